@@ -1,0 +1,5 @@
+"""Pure functions that build Kubernetes manifests, Helm values and IAM documents.
+
+Nothing here registers resources or reads config: every function takes typed values
+and returns plain data, so it is unit-tested and rendered to YAML without a runtime.
+"""

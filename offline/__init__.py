@@ -1,0 +1,1 @@
+"""Offline checks run by the plan against rendered (mocked) Pulumi output."""

@@ -1,0 +1,142 @@
+"""Checks over a recorded plan: every Kubernetes object against its schema, plus the
+rules about the plan itself that no schema expresses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+from . import report
+from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
+from .stackfile import placeholder
+from .validate import Violation, validate_objects
+
+__all__ = ["Violation", "check_plan", "PLAN_RULES"]
+
+# Installed by a Helm release in the same stack (the platform's add-ons), keyed by API group.
+CRD_GROUPS = ("keda.sh", "external-secrets.io", "elbv2.k8s.aws")
+
+
+def check_plan(run: PlanRun, kubernetes_version: str) -> list[Violation]:
+    violations = validate_objects(report.kubernetes_objects(run), kubernetes_version)
+    for rule in PLAN_RULES:
+        violations.extend(rule(run))
+    return sorted(set(violations))
+
+
+def _label(resource: Resource) -> str:
+    return f"{resource.type} {resource.name}"
+
+
+def explicit_providers(run: PlanRun) -> Iterator[Violation]:
+    """Default providers are disabled; a resource without an explicit provider would
+    fail at `pulumi up` (or, were they enabled, land on whatever the ambient
+    credentials point at)."""
+    for resource in run.resources:
+        if (
+            resource.custom
+            and not resource.type.startswith("pulumi:providers:")
+            and resource.type != STACK_REFERENCE_TYPE
+            and resource.provider is None
+        ):
+            yield Violation(_label(resource), "provider", "has no explicit provider")
+
+
+def crds_before_custom_resources(run: PlanRun) -> Iterator[Violation]:
+    """A custom resource applied before the release that installs its CRD and webhook
+    fails with "no matches for kind"; it must depend on that release (in the stack that
+    installs it)."""
+    releases = {r.urn for r in run.resources if r.type in report.HELM_RELEASE_TYPES}
+    if not releases:
+        return
+    by_urn = {r.urn: r for r in run.resources}
+    for resource in run.resources:
+        group = resource.type.split(":")[1].split("/")[0] if resource.type.startswith("kubernetes:") else ""
+        if group in CRD_GROUPS and not _depends_on_any(resource, releases, by_urn):
+            yield Violation(_label(resource), "dependsOn", "does not depend on the Helm release that installs its CRD")
+
+
+def _depends_on_any(resource: Resource, targets: set[str], by_urn: dict[str, Resource]) -> bool:
+    seen: set[str] = set()
+    stack = list(resource.dependencies)
+    node = resource
+    while node.parent in by_urn:  # dependencies of ancestors apply to children
+        node = by_urn[node.parent]
+        stack.extend(node.dependencies)
+    while stack:
+        urn = stack.pop()
+        if urn in targets:
+            return True
+        if urn in seen or urn not in by_urn:
+            continue
+        seen.add(urn)
+        stack.extend(by_urn[urn].dependencies)
+    return False
+
+
+def no_secret_leaks(run: PlanRun) -> Iterator[Violation]:
+    """The decrypted value of every `secure:` config entry must never appear in plan
+    inputs or non-secret outputs (it would land in state and logs in plaintext)."""
+    secrets = {placeholder(_ciphertext) for _ciphertext in _ciphertexts(run)}
+    if not secrets:
+        return
+    for resource in run.resources:
+        text = json.dumps(resource.inputs)
+        if any(s in text for s in secrets):
+            yield Violation(_label(resource), "inputs", "contains a secret config value in plaintext")
+    for key, output in run.outputs.items():
+        if not output.secret and any(s in json.dumps(output.value) for s in secrets):
+            yield Violation("stack output", key, "exports a secret config value as plaintext")
+
+
+def _ciphertexts(run: PlanRun) -> Iterator[str]:
+    import yaml
+
+    document = yaml.safe_load(run.stack.path.read_text(encoding="utf-8")) or {}
+
+    def walk(value: object) -> Iterator[str]:
+        if isinstance(value, dict):
+            if set(value) == {"secure"}:
+                yield str(value["secure"])
+            else:
+                for item in value.values():
+                    yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    yield from walk(document.get("config") or {})
+
+
+def protected_stateful(run: PlanRun) -> Iterator[Violation]:
+    """Stateful resources must be protected when created; `protect` only acts once it
+    is recorded in state."""
+    for resource in run.resources:
+        if resource.type in STATEFUL_TYPES and not (resource.protect or resource.retain_on_delete):
+            if _stack_protects(run):
+                yield Violation(_label(resource), "protect", "stateful resource is not protected")
+
+
+def _stack_protects(run: PlanRun) -> bool:
+    raw = run.stack.config.get("datafly:tenant") or run.stack.config.get("datafly:platform") or "{}"
+    try:
+        return bool(json.loads(raw).get("protect", True))
+    except (ValueError, AttributeError):
+        return True
+
+
+STATEFUL_TYPES = frozenset({
+    "aws:rds/instance:Instance",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:msk/cluster:Cluster",
+    "aws:kms/key:Key",
+    "aws:secretsmanager/secret:Secret",
+    "aws:eks/cluster:Cluster",
+})
+
+PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
+    explicit_providers,
+    crds_before_custom_resources,
+    no_secret_leaks,
+    protected_stateful,
+)

@@ -1,0 +1,187 @@
+"""The offline plan: run the program for a stack under the mock runtime, print a
+preview tree, write out/<stack>/ and validate every Kubernetes object.
+
+    python -m offline.plan acme            # one stack
+    python -m offline.plan --all           # every stacks/Pulumi.*.yaml
+
+Exit codes: 0 clean, 1 validation violations, 2 bad configuration (or stack file),
+3 the program itself failed (a bug: the traceback is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, TextIO
+
+from stackconfig import ConfigError, Problem, load_config
+from stackconfig.model import StackConfig
+
+from . import report
+from .checks import Violation, check_plan
+from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
+from .stackfile import ROOT, StackFile, StackFileError, read_stack, stack_names
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class PlanResult:
+    stack: str
+    exit_code: int
+    run: Optional[PlanRun] = None
+    problems: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+
+class Planner:
+    """Plans stacks, answering StackReferences from the referenced stack's own plan."""
+
+    def __init__(self, root: Path = ROOT, out_dir: Optional[Path] = None) -> None:
+        self.root = root
+        self.out_dir = out_dir if out_dir is not None else root / "out"
+        self._outputs: dict[str, dict[str, StackOutput]] = {}
+        self._results: dict[str, PlanResult] = {}
+
+    def plan(self, stack: str) -> PlanResult:
+        if stack not in self._results:
+            self._results[stack] = self._plan(stack)
+        return self._results[stack]
+
+    def _plan(self, stack: str) -> PlanResult:
+        try:
+            stack_file = read_stack(stack, self.root)
+        except StackFileError as exc:
+            return PlanResult(stack, EXIT_CONFIG, problems=[str(exc)])
+        try:
+            config = load_config(stack_file.config, stack_file.secret_keys)
+        except ConfigError as exc:
+            return PlanResult(stack, EXIT_CONFIG, problems=_lines(exc.problems, stack_file))
+        if stack_file.plaintext_secrets:
+            return PlanResult(stack, EXIT_CONFIG, problems=_lines(list(stack_file.plaintext_secrets), stack_file))
+        references = self._references(config)
+        try:
+            run = run_program(stack_file, config.region, references, self.root / "__main__.py")
+        except ProgramConfigError as exc:
+            return PlanResult(stack, EXIT_CONFIG, problems=_lines(exc.error.problems, stack_file))
+        self._outputs[stack] = run.outputs
+        version = _kubernetes_version(config, references)
+        violations = check_plan(run, version)
+        return PlanResult(stack, EXIT_VIOLATIONS if violations else EXIT_OK, run=run, violations=violations)
+
+    def _references(self, config: StackConfig) -> dict[str, dict[str, StackOutput]]:
+        names = []
+        if config.tenant is not None and config.tenant.platform is not None:
+            names.append(config.tenant.platform.stack)
+        return {name: self.reference_outputs(name) for name in names}
+
+    def reference_outputs(self, qualified: str) -> dict[str, StackOutput]:
+        """Outputs of `<org>/<project>/<stack>`: the local stack's own offline plan when
+        its stack file is here, otherwise the fixture offline/fixtures/<stack>.json."""
+        stack = qualified.rsplit("/", 1)[-1]
+        if (self.root / "stacks" / f"Pulumi.{stack}.yaml").exists():
+            result = self.plan(stack)
+            if result.run is None:
+                raise StackFileError(
+                    f"stack reference {qualified}: its stack {stack!r} does not plan: "
+                    + "; ".join(result.problems)
+                )
+            return result.run.outputs
+        fixture = FIXTURES / f"{stack}.json"
+        if not fixture.exists():
+            raise StackFileError(
+                f"stack reference {qualified}: no stacks/Pulumi.{stack}.yaml and no fixture "
+                f"offline/fixtures/{stack}.json to answer it"
+            )
+        data = json.loads(fixture.read_text(encoding="utf-8"))
+        secret = set(data.get("secretOutputNames", []))
+        return {k: StackOutput(v, k in secret) for k, v in data["outputs"].items()}
+
+
+def _kubernetes_version(config: StackConfig, references: dict[str, dict[str, StackOutput]]) -> str:
+    if config.tenant is not None and config.tenant.platform is not None:
+        platform = references.get(config.tenant.platform.stack, {})
+        version = platform.get("kubernetesVersion")
+        if version is not None:
+            return str(version.value)
+    return config.kubernetes_version
+
+
+def _lines(problems: Sequence[Problem], stack_file: StackFile) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> None:
+    if result.run is None:
+        where = f"stacks/Pulumi.{result.stack}.yaml"
+        print(f"error: {where}: invalid stack configuration:", file=out)
+        for line in result.problems:
+            print(f"  {line}", file=out)
+        return
+    run = result.run
+    print(f"Previewing update ({run.stack.project}/{run.stack.stack}) offline, under the mock runtime:", file=out)
+    print(file=out)
+    for line in report.tree_lines(run):
+        print(line, file=out)
+    print(file=out)
+    for line in report.summary_lines(run):
+        print(line, file=out)
+    print(file=out)
+    if run.outputs:
+        print("Outputs:", file=out)
+        width = max(len(k) for k in run.outputs) + 2
+        for key, output in sorted(run.outputs.items()):
+            shown = "[secret]" if output.secret else json.dumps(output.value)
+            print(f"    {key.ljust(width)}{shown}", file=out)
+        print(file=out)
+    paths = report.write_outputs(run, out_dir / result.stack)
+    print("Wrote " + ", ".join(str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+                              for p in paths.values()), file=out)
+    if result.violations:
+        print(f"\n{len(result.violations)} validation violation(s):", file=out)
+        for violation in result.violations:
+            print(f"  {violation}", file=out)
+    else:
+        print("Validation: every Kubernetes object and plan rule passed.", file=out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stacks", nargs="*", help="stack names (stacks/Pulumi.<name>.yaml)")
+    parser.add_argument("--all", action="store_true", help="plan every stack file")
+    parser.add_argument("--out", type=Path, default=ROOT / "out", help="output directory (default out/)")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    names: list[str] = stack_names(args.root) if args.all else list(args.stacks)
+    if not names:
+        parser.error("name a stack, or pass --all")
+    planner = Planner(args.root, args.out)
+    worst = EXIT_OK
+    for name in names:
+        try:
+            result = planner.plan(name)
+        except StackFileError as exc:
+            result = PlanResult(name, EXIT_CONFIG, problems=[str(exc)])
+        except Exception:  # noqa: BLE001 - a program bug: show it, exit 3
+            traceback.print_exc()
+            result = PlanResult(name, EXIT_PROGRAM, problems=["the program failed; see the traceback above"])
+        if len(names) > 1:
+            print(f"=== {name} ===")
+        print_result(result, sys.stdout, args.out, args.root)
+        worst = max(worst, result.exit_code)
+    return worst
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

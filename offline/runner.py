@@ -1,0 +1,233 @@
+"""Run the Pulumi program (`__main__.py`, unchanged) for one stack under the SDK's mock
+runtime, recording every RegisterResource request the way the engine would see it."""
+
+from __future__ import annotations
+
+import contextvars
+import runpy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import mocks, rpc, set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from stackconfig import ConfigError
+
+from . import fabricate
+from .stackfile import ROOT, StackFile
+
+SECRET = "[secret]"
+STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: Optional[str]
+    custom: bool
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+    provider: Optional[str]
+    inputs: dict[str, Any]          # secrets redacted
+    raw_inputs: dict[str, Any] = field(repr=False)  # secret wrappers kept, for validators
+    replace_on_changes: list[str] = field(default_factory=list)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    deleted_with: Optional[str] = None
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    aliases: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "dependencies": self.dependencies,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "ignoreChanges": self.ignore_changes,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "provider": self.provider,
+            "replaceOnChanges": self.replace_on_changes,
+            "additionalSecretOutputs": self.additional_secret_outputs,
+            "deletedWith": self.deleted_with,
+            "customTimeouts": self.custom_timeouts,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class StackOutput:
+    value: Any
+    secret: bool
+
+
+@dataclass
+class PlanRun:
+    stack: StackFile
+    resources: list[Resource]
+    outputs: dict[str, StackOutput]
+    root_urn: str
+
+
+class ProgramConfigError(Exception):
+    """The program refused the stack's configuration (exit code 2)."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def redact(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def unwrap(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def _provider_urn(reference: str) -> Optional[str]:
+    # Provider references are "<urn>::<id>".
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """Sees each RegisterResource request with its options, as the engine would."""
+
+    def __init__(self, mock: mocks.Mocks) -> None:
+        super().__init__(mock)
+        self.recorded: list[Resource] = []
+        self.root_urn = ""
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == STACK_TYPE:
+            self.root_urn = response.urn
+            return response
+        raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        self.recorded.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                dependencies=sorted(set(request.dependencies)),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                provider=_provider_urn(request.provider),
+                inputs=redact(raw),
+                raw_inputs=raw,
+                replace_on_changes=list(request.replaceOnChanges),
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                deleted_with=request.deletedWith or None,
+                custom_timeouts={
+                    k: v for k, v in (
+                        ("create", request.customTimeouts.create),
+                        ("update", request.customTimeouts.update),
+                        ("delete", request.customTimeouts.delete),
+                    ) if v
+                },
+                aliases=len(request.aliases) + len(request.aliasURNs),
+            )
+        )
+        return response
+
+
+class OfflineMocks(mocks.Mocks):
+    def __init__(self, ctx: fabricate.Context, stack_references: Mapping[str, Mapping[str, StackOutput]]) -> None:
+        self.ctx = ctx
+        self.stack_references = stack_references
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[Optional[str], dict[str, Any]]:
+        if args.typ == STACK_REFERENCE_TYPE:
+            return self._stack_reference(args)
+        return (
+            fabricate.resource_id(args.typ, args.name, args.inputs, self.ctx),
+            fabricate.resource_outputs(args.typ, args.name, args.inputs, self.ctx),
+        )
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], Optional[list[tuple[str, str]]]]:
+        return fabricate.invoke(args.token, args.args, self.ctx), None
+
+    def _stack_reference(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        name = str(args.inputs.get("name") or args.name)
+        outputs = self.stack_references.get(name)
+        if outputs is None:
+            raise LookupError(f"the offline plan cannot resolve StackReference {name!r}")
+        return name, {
+            "name": name,
+            "outputs": {k: v.value for k, v in outputs.items()},
+            "secretOutputNames": sorted(k for k, v in outputs.items() if v.secret),
+        }
+
+
+def run_program(
+    stack: StackFile,
+    region: str,
+    stack_references: Mapping[str, Mapping[str, StackOutput]],
+    program: Path = ROOT / "__main__.py",
+) -> PlanRun:
+    """Run the program once, in a fresh context so runs never share runtime state."""
+    result: list[PlanRun] = []
+    context = contextvars.Context()
+    context.run(_run, stack, region, stack_references, program, result.append)
+    return result[0]
+
+
+def _run(
+    stack: StackFile,
+    region: str,
+    stack_references: Mapping[str, Mapping[str, StackOutput]],
+    program: Path,
+    done: Callable[[PlanRun], None],
+) -> None:
+    ctx = fabricate.Context(region=region, stack=stack.stack)
+    monitor = RecordingMonitor(OfflineMocks(ctx, stack_references))
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=stack.project, stack=stack.stack, preview=False, monitor=monitor
+    )
+    set_all_config(dict(stack.config), sorted(stack.secret_keys))
+
+    def main() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    try:
+        _sync_await(run_pulumi_func(main))
+    except pulumi.RunError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ConfigError):
+            raise ProgramConfigError(cause) from None
+        raise
+    root = pulumi.runtime.settings.get_root_resource()
+    outputs: dict[str, StackOutput] = {}
+    for key, value in getattr(root, "outputs", {}).items():
+        output = pulumi.Output.from_input(value)
+        resolved = _sync_await(output.future())
+        outputs[key] = StackOutput(value=unwrap(resolved), secret=bool(_sync_await(output.is_secret())))
+    done(PlanRun(stack=stack, resources=monitor.recorded, outputs=outputs, root_urn=monitor.root_urn))

@@ -1,0 +1,684 @@
+"""The stack configuration: one pydantic model tree, validated once in ``__main__.py``.
+
+Keys are camelCase, as Pulumi users write them in ``stacks/Pulumi.<stack>.yaml``; the
+Python attributes are snake_case. Defaults come from the Datafly Signal platform
+documentation (the service table, autoscaling ranges and EKS reference sizing).
+
+Two roles share one project: a ``platform`` stack per environment (``datafly:platform``)
+owns the shared cluster and add-ons; a ``tenant`` stack per customer (``datafly:tenant``)
+owns that customer's data stores, secrets, IAM roles and workloads.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from .types import (
+    DEFAULT_KUBERNETES_VERSION,
+    AcmCertificateArn,
+    Cidr,
+    CpuQuantity,
+    CustomerName,
+    DnsLabel,
+    Domain,
+    EnvironmentName,
+    EnvName,
+    ImageDigest,
+    ImageTag,
+    KmsKeyArn,
+    KubernetesVersion,
+    LogRetentionDays,
+    MemoryQuantity,
+    PostgresVersion,
+    Region,
+    RoleArn,
+    Secret,
+    SecretArn,
+    StackName,
+    SubnetId,
+    VpcId,
+)
+
+
+class Model(BaseModel):
+    """Base for every config group: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        validate_default=True,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Shared building blocks
+# ---------------------------------------------------------------------------
+
+
+class NetworkConfig(Model):
+    """The VPC the cluster and data stores live in."""
+
+    mode: Literal["create", "existing"] = Field(
+        "create", description="`create` a VPC, or adopt an `existing` one by id."
+    )
+    cidr: Cidr = Field("10.0.0.0/16", description="VPC CIDR block (mode create).")
+    availability_zones: int = Field(
+        3, ge=2, le=6, description="Availability zones to spread subnets over (mode create)."
+    )
+    nat_gateways: Literal["perAz", "single"] = Field(
+        "perAz",
+        description="One NAT gateway per AZ (resilient) or a `single` one (cheaper).",
+    )
+    flow_log_retention_days: LogRetentionDays = Field(
+        90, description="CloudWatch retention of VPC flow logs, in days."
+    )
+    vpc_id: Optional[VpcId] = Field(None, description="Existing VPC id (mode existing).")
+    private_subnet_ids: list[SubnetId] = Field(
+        default_factory=list, description="Existing private subnet ids (mode existing)."
+    )
+    public_subnet_ids: list[SubnetId] = Field(
+        default_factory=list, description="Existing public subnet ids (mode existing)."
+    )
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> "NetworkConfig":
+        if self.mode == "existing":
+            if self.vpc_id is None:
+                raise _field_error("vpcId", None, "required when mode is existing")
+            if len(self.private_subnet_ids) < 2:
+                raise _field_error(
+                    "privateSubnetIds",
+                    self.private_subnet_ids,
+                    "at least 2 subnets in different AZs are required when mode is existing",
+                )
+        elif self.vpc_id is not None or self.private_subnet_ids or self.public_subnet_ids:
+            raise _field_error(
+                "vpcId", self.vpc_id, "only allowed when mode is existing"
+            )
+        return self
+
+
+class NodeGroupConfig(Model):
+    """The managed node group (EKS reference sizing: t3.medium, 3 nodes, 2–5)."""
+
+    instance_types: list[str] = Field(
+        default_factory=lambda: ["t3.medium"], min_length=1, description="EC2 instance types."
+    )
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="EC2 capacity type.")
+    desired_size: int = Field(3, ge=1, le=100, description="Nodes at creation.")
+    min_size: int = Field(2, ge=1, le=100, description="Fewest nodes.")
+    max_size: int = Field(5, ge=1, le=100, description="Most nodes.")
+    disk_size_gib: int = Field(50, ge=20, le=1000, description="Root volume size (gp3), GiB.")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "NodeGroupConfig":
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise _field_error(
+                "desiredSize",
+                self.desired_size,
+                f"must lie between minSize {self.min_size} and maxSize {self.max_size}",
+            )
+        return self
+
+
+class ClusterConfig(Model):
+    """The EKS cluster."""
+
+    name: Optional[DnsLabel] = Field(
+        None, description="Cluster name; defaults to `datafly-<environment or customer>`."
+    )
+    kubernetes_version: KubernetesVersion = Field(
+        DEFAULT_KUBERNETES_VERSION,
+        description="EKS Kubernetes version; the offline validators use the same one.",
+    )
+    public_access_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="CIDRs allowed to reach the public API endpoint; empty turns it off.",
+    )
+    admin_role_arns: list[RoleArn] = Field(
+        default_factory=list, description="IAM roles granted cluster admin via access entries."
+    )
+    log_retention_days: LogRetentionDays = Field(
+        90, description="Retention of control-plane logs, in days."
+    )
+    node_group: NodeGroupConfig = Field(default_factory=NodeGroupConfig)
+
+    @model_validator(mode="after")
+    def _no_open_endpoint(self) -> "ClusterConfig":
+        for index, cidr in enumerate(self.public_access_cidrs):
+            if cidr.endswith("/0"):
+                raise _field_error(
+                    f"publicAccessCidrs.{index}",
+                    cidr,
+                    "must not open the API endpoint to the whole internet; list your "
+                    "office or VPN CIDRs, or leave empty for a private endpoint",
+                )
+        return self
+
+
+class IngressNginxConfig(Model):
+    enabled: bool = Field(False, description="Install ingress-nginx (for `className: nginx`).")
+    replicas: int = Field(2, ge=1, le=10, description="Controller replicas.")
+
+
+class AddonsConfig(Model):
+    """Cluster add-ons; versions are pinned in code, not here."""
+
+    ingress_nginx: IngressNginxConfig = Field(default_factory=IngressNginxConfig)
+
+
+class KafkaClusterConfig(Model):
+    """An MSK cluster (IAM auth, TLS only)."""
+
+    kafka_version: str = Field(
+        "3.8.x", pattern=r"^[0-9]+\.[0-9]+\.([0-9]+|x)(\.tiered)?$", description="MSK Kafka version."
+    )
+    broker_instance_type: str = Field(
+        "kafka.m7g.large", pattern=r"^kafka\.[a-z0-9]+\.[a-z0-9]+$", description="Broker instance type."
+    )
+    brokers_per_az: int = Field(1, ge=1, le=10, description="Brokers in each availability zone.")
+    storage_gib: int = Field(100, ge=1, le=16384, description="EBS storage per broker, GiB.")
+    log_retention_days: LogRetentionDays = Field(30, description="Broker log retention, days.")
+
+
+# ---------------------------------------------------------------------------
+# Platform stack
+# ---------------------------------------------------------------------------
+
+
+class SharedKafkaConfig(KafkaClusterConfig):
+    enabled: bool = Field(True, description="Create the environment's shared MSK cluster.")
+
+
+class PlatformConfig(Model):
+    """`datafly:platform` — one per environment."""
+
+    environment: EnvironmentName = Field(description="Environment name, e.g. `prod`.")
+    protect: bool = Field(True, description="Protect stateful resources from deletion.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    addons: AddonsConfig = Field(default_factory=AddonsConfig)
+    kafka: SharedKafkaConfig = Field(default_factory=SharedKafkaConfig)
+
+
+# ---------------------------------------------------------------------------
+# Tenant stack
+# ---------------------------------------------------------------------------
+
+ServiceKey = Literal[
+    "ingestionGateway", "eventProcessor", "deliveryWorkers", "identityHub", "managementApi", "managementUi"
+]
+
+# The documented defaults, per service: replicas, requests, limits (memory, cpu).
+SERVICE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ingestionGateway": {"replicas": 2, "requests": ("256Mi", "250m"), "limits": ("512Mi", "500m")},
+    "eventProcessor": {"replicas": 2, "requests": ("512Mi", "500m"), "limits": ("1Gi", "1000m")},
+    "deliveryWorkers": {"replicas": 2, "requests": ("256Mi", "250m"), "limits": ("512Mi", "500m")},
+    "identityHub": {"replicas": 1, "requests": ("128Mi", "100m"), "limits": ("256Mi", "250m")},
+    "managementApi": {"replicas": 1, "requests": ("256Mi", "250m"), "limits": ("512Mi", "500m")},
+    "managementUi": {"replicas": 1, "requests": ("128Mi", "100m"), "limits": ("256Mi", "250m")},
+}
+
+# Documented autoscaling ranges; services not listed run a fixed replica count.
+AUTOSCALING_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ingestionGateway": {"enabled": True, "minReplicas": 2, "maxReplicas": 10},
+    "eventProcessor": {
+        "enabled": True, "minReplicas": 2, "maxReplicas": 8,
+        "lagThreshold": 10000, "activationLagThreshold": 1000,
+    },
+    "deliveryWorkers": {"enabled": True, "minReplicas": 2, "maxReplicas": 12},
+    "identityHub": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
+    "managementApi": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
+    "managementUi": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
+}
+
+RESERVED_ENV = frozenset(
+    {"DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET", "ENCRYPTION_KEY",
+     "CORS_ORIGINS", "COOKIE_DOMAIN"}
+)
+
+
+def _quantity_value(quantity: str) -> float:
+    suffixes = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+                "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * suffixes[suffix]
+    return float(quantity)
+
+
+class ResourceAmounts(Model):
+    memory: MemoryQuantity = Field(description="Memory, e.g. `256Mi`.")
+    cpu: CpuQuantity = Field(description="CPU, e.g. `250m`.")
+
+
+class Resources(Model):
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> "Resources":
+        for resource in ("memory", "cpu"):
+            request = getattr(self.requests, resource)
+            limit = getattr(self.limits, resource)
+            if _quantity_value(request) > _quantity_value(limit):
+                raise _field_error(
+                    f"requests.{resource}", request, f"must not exceed limits.{resource} {limit}"
+                )
+        return self
+
+
+class Probes(Model):
+    readiness_path: str = Field("/healthz/ready", pattern=r"^/", description="HTTP readiness probe path.")
+    liveness_path: str = Field("/healthz/live", pattern=r"^/", description="HTTP liveness probe path.")
+
+
+class ServiceConfig(Model):
+    replicas: int = Field(ge=0, le=100, description="Replicas when not autoscaled.")
+    env: dict[EnvName, str] = Field(
+        default_factory=dict,
+        description="Extra environment variables (connection settings and secrets are set by the program).",
+    )
+    resources: Resources
+    probes: Probes = Field(default_factory=Probes)
+
+    @model_validator(mode="after")
+    def _no_reserved_env(self) -> "ServiceConfig":
+        for name in self.env:
+            if name in RESERVED_ENV:
+                raise _field_error(
+                    f"env.{name}", self.env[name],
+                    "is set by the program from the customer's secrets and config; remove it",
+                )
+        return self
+
+
+class GatewayServiceConfig(ServiceConfig):
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to send events (`CORS_ORIGINS`), e.g. `https://www.acme.com`.",
+    )
+    cookie_domain: Optional[str] = Field(
+        None, pattern=r"^\.?[a-z0-9.-]+$", description="`COOKIE_DOMAIN`, e.g. `.acme.com`."
+    )
+
+    @model_validator(mode="after")
+    def _origins(self) -> "GatewayServiceConfig":
+        for index, origin in enumerate(self.cors_origins):
+            if not origin.startswith("https://") or origin.rstrip("/") != origin or " " in origin:
+                raise _field_error(
+                    f"corsOrigins.{index}", origin,
+                    "must be an https origin without a trailing slash, e.g. https://www.acme.com",
+                )
+        return self
+
+
+def _service_defaults(key: str) -> dict[str, Any]:
+    spec = SERVICE_DEFAULTS[key]
+    return {
+        "replicas": spec["replicas"],
+        "resources": {
+            "requests": {"memory": spec["requests"][0], "cpu": spec["requests"][1]},
+            "limits": {"memory": spec["limits"][0], "cpu": spec["limits"][1]},
+        },
+    }
+
+
+def _merge(defaults: dict[str, Any], given: Any) -> Any:
+    """Overlay user values on documented defaults, key by key, so a stack that sets
+    only `replicas` keeps the service's documented resources."""
+    if not isinstance(given, dict):
+        return given
+    merged = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class Services(Model):
+    """Per-service settings, keyed as in the platform's Helm values."""
+
+    ingestion_gateway: GatewayServiceConfig
+    event_processor: ServiceConfig
+    delivery_workers: ServiceConfig
+    identity_hub: ServiceConfig
+    management_api: ServiceConfig
+    management_ui: ServiceConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for key in SERVICE_DEFAULTS:
+            merged[key] = _merge(_service_defaults(key), data.get(key, {}))
+        return merged
+
+
+class ServiceAutoscaling(Model):
+    enabled: bool = Field(description="Scale this service with KEDA/HPA.")
+    min_replicas: int = Field(ge=0, le=100, description="Fewest replicas.")
+    max_replicas: int = Field(ge=1, le=100, description="Most replicas.")
+    target_cpu_utilization_percentage: int = Field(
+        70, ge=10, le=100, alias="targetCPUUtilizationPercentage",
+        description="Average CPU utilisation to hold, percent of requests.",
+    )
+    lag_threshold: Optional[int] = Field(
+        None, ge=1, description="Kafka consumer lag per replica that adds a replica."
+    )
+    activation_lag_threshold: Optional[int] = Field(
+        None, ge=0, description="Lag above which scaling from the minimum starts."
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "ServiceAutoscaling":
+        if self.min_replicas > self.max_replicas:
+            raise _field_error(
+                "minReplicas", self.min_replicas, f"must not exceed maxReplicas {self.max_replicas}"
+            )
+        if self.activation_lag_threshold is not None:
+            if self.lag_threshold is None:
+                raise _field_error(
+                    "activationLagThreshold", self.activation_lag_threshold,
+                    "needs lagThreshold to be set",
+                )
+            if self.activation_lag_threshold >= self.lag_threshold:
+                raise _field_error(
+                    "activationLagThreshold", self.activation_lag_threshold,
+                    f"must be below lagThreshold {self.lag_threshold}",
+                )
+        return self
+
+
+class Autoscaling(Model):
+    polling_interval: int = Field(15, ge=5, le=300, description="KEDA polling interval, seconds.")
+    cooldown_period: int = Field(60, ge=0, le=3600, description="KEDA cooldown period, seconds.")
+    ingestion_gateway: ServiceAutoscaling
+    event_processor: ServiceAutoscaling
+    delivery_workers: ServiceAutoscaling
+    identity_hub: ServiceAutoscaling
+    management_api: ServiceAutoscaling
+    management_ui: ServiceAutoscaling
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for key, defaults in AUTOSCALING_DEFAULTS.items():
+            merged[key] = _merge(defaults, data.get(key, {}))
+        return merged
+
+
+class ImageConfig(Model):
+    registry: str = Field(
+        "ghcr.io/datafly", pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$",
+        description="Registry and path; images are `<registry>/<service>:<tag>`.",
+    )
+    tag: ImageTag = Field(description="Release tag (required; `latest` is refused).")
+    digest: Optional[ImageDigest] = Field(None, description="Optional digest pinning the tag.")
+    pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="Kubernetes imagePullPolicy."
+    )
+
+
+class IngressHosts(Model):
+    data: Optional[Domain] = Field(None, description="Event collection host; default `data.<domain>`.")
+    app: Optional[Domain] = Field(None, description="Management UI host; default `app.<domain>`.")
+    api: Optional[Domain] = Field(None, description="Management API host; default `api.<domain>`.")
+
+
+class IngressTls(Model):
+    certificate_arns: list[AcmCertificateArn] = Field(
+        default_factory=list,
+        description="ACM certificates for the ALB; empty lets the controller discover them by host.",
+    )
+    secret_name: Optional[DnsLabel] = Field(
+        None, description="Kubernetes TLS secret for the nginx class."
+    )
+
+
+class IngressConfig(Model):
+    class_name: Literal["alb", "nginx"] = Field("alb", description="Ingress class.")
+    scheme: Literal["internet-facing", "internal"] = Field(
+        "internet-facing", description="ALB scheme (browsers post events to the data host)."
+    )
+    hosts: IngressHosts = Field(default_factory=IngressHosts)
+    tls: IngressTls = Field(default_factory=IngressTls)
+
+    @model_validator(mode="after")
+    def _tls_for_class(self) -> "IngressConfig":
+        if self.class_name == "nginx" and self.secret_name_missing():
+            raise _field_error(
+                "tls.secretName", None, "required when className is nginx (TLS for all hosts)"
+            )
+        if self.class_name == "alb" and self.tls.secret_name is not None:
+            raise _field_error(
+                "tls.secretName", self.tls.secret_name,
+                "only for className nginx; the ALB terminates TLS with ACM certificates",
+            )
+        return self
+
+    def secret_name_missing(self) -> bool:
+        return self.tls.secret_name is None
+
+
+class PlatformReference(Model):
+    stack: StackName = Field(
+        description="The platform stack to run on, `<organization>/datafly/<stack>`."
+    )
+
+
+class DedicatedClusterConfig(Model):
+    """A customer that owns its own cluster (silo tier) instead of the platform's."""
+
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    addons: AddonsConfig = Field(default_factory=AddonsConfig)
+
+
+class TenantKafkaConfig(Model):
+    mode: Literal["shared", "dedicated"] = Field(
+        "shared",
+        description="`shared`: the platform's MSK with topic-prefix isolation; `dedicated`: own MSK.",
+    )
+    cluster: Optional[KafkaClusterConfig] = Field(
+        None, description="MSK settings for mode dedicated (defaults apply when omitted)."
+    )
+
+    @model_validator(mode="after")
+    def _cluster_for_mode(self) -> "TenantKafkaConfig":
+        if self.mode == "shared" and self.cluster is not None:
+            raise _field_error("cluster", "{...}", "only allowed when mode is dedicated")
+        return self
+
+
+class PostgresConfig(Model):
+    engine_version: PostgresVersion = Field("16", description="PostgreSQL version, 16 or newer.")
+    instance_class: str = Field(
+        "db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="RDS instance class."
+    )
+    allocated_storage_gib: int = Field(20, ge=20, le=65536, description="Initial gp3 storage, GiB.")
+    max_allocated_storage_gib: int = Field(
+        100, ge=20, le=65536, description="Storage autoscaling ceiling, GiB."
+    )
+    multi_az: bool = Field(False, description="Standby in a second AZ.")
+    backup_retention_days: int = Field(7, ge=7, le=35, description="Automated backup retention.")
+    database_name: str = Field("datafly", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Database name.")
+
+    @model_validator(mode="after")
+    def _storage(self) -> "PostgresConfig":
+        if self.max_allocated_storage_gib < self.allocated_storage_gib:
+            raise _field_error(
+                "maxAllocatedStorageGib", self.max_allocated_storage_gib,
+                f"must be at least allocatedStorageGib {self.allocated_storage_gib}",
+            )
+        return self
+
+
+class RedisConfig(Model):
+    engine: Literal["redis", "valkey"] = Field("redis", description="Cache engine.")
+    engine_version: str = Field("7.1", pattern=r"^[0-9]+\.[0-9]+$", description="Engine version.")
+    node_type: str = Field(
+        "cache.t4g.small", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="Node type."
+    )
+    num_nodes: int = Field(1, ge=1, le=6, description="Nodes; more than 1 enables failover.")
+    snapshot_retention_days: int = Field(1, ge=0, le=35, description="Daily snapshots kept.")
+
+
+class ExistingSecrets(Model):
+    secret_arn: SecretArn = Field(
+        description="Secrets Manager secret holding JWT_SECRET, ENCRYPTION_KEY and vendor credentials."
+    )
+    kms_key_arn: Optional[KmsKeyArn] = Field(None, description="KMS key that encrypts it.")
+
+
+class SecretsConfig(Model):
+    existing: Optional[ExistingSecrets] = Field(
+        None, description="Use a secret the customer already manages; nothing is generated."
+    )
+    jwt_secret: Optional[Secret] = Field(
+        None, description="Carry over an existing JWT secret (secure value); generated when unset."
+    )
+    encryption_key: Optional[Secret] = Field(
+        None, description="Carry over an existing 32-byte hex key (secure value); generated when unset."
+    )
+    vendor_credentials: dict[DnsLabel, Secret] = Field(
+        default_factory=dict, description="Delivery vendor credentials (secure values)."
+    )
+
+    @model_validator(mode="after")
+    def _existing_excludes_values(self) -> "SecretsConfig":
+        if self.existing is not None and (
+            self.jwt_secret or self.encryption_key or self.vendor_credentials
+        ):
+            raise _field_error(
+                "existing", "{...}", "cannot be combined with jwtSecret, encryptionKey or vendorCredentials"
+            )
+        return self
+
+
+class TenantConfig(Model):
+    """`datafly:tenant` — one per customer."""
+
+    name: CustomerName = Field(description="Customer id; the namespace is `customer-<name>`.")
+    domain: Domain = Field(description="Customer domain; hosts default to data/app/api.<domain>.")
+    protect: bool = Field(True, description="Protect stateful resources from deletion.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
+    platform: Optional[PlatformReference] = Field(
+        None, description="Run on a shared platform stack (exclusive with dedicatedCluster)."
+    )
+    dedicated_cluster: Optional[DedicatedClusterConfig] = Field(
+        None, description="Own a dedicated cluster (exclusive with platform)."
+    )
+    kafka: TenantKafkaConfig = Field(default_factory=TenantKafkaConfig)
+    postgres: PostgresConfig = Field(default_factory=PostgresConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    image: ImageConfig
+    services: Services = Field(default_factory=lambda: Services.model_validate({}))
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
+    autoscaling: Autoscaling = Field(default_factory=lambda: Autoscaling.model_validate({}))
+    metrics_provider: Literal["keda", "prometheus"] = Field(
+        "keda", description="Autoscaling metrics pipeline."
+    )
+
+    @model_validator(mode="after")
+    def _cluster_source(self) -> "TenantConfig":
+        if (self.platform is None) == (self.dedicated_cluster is None):
+            raise _field_error(
+                "platform", None, "set exactly one of platform (shared cluster) or dedicatedCluster"
+            )
+        if self.kafka.mode == "shared" and self.dedicated_cluster is not None:
+            raise _field_error(
+                "kafka.mode", "shared",
+                "a dedicated-cluster customer has no platform MSK to share; use dedicated",
+            )
+        for key in SERVICE_DEFAULTS:
+            scaling: ServiceAutoscaling = getattr(self.autoscaling, _snake(key))
+            service: ServiceConfig = getattr(self.services, _snake(key))
+            if scaling.enabled and not scaling.min_replicas <= service.replicas <= scaling.max_replicas:
+                raise _field_error(
+                    f"services.{key}.replicas", service.replicas,
+                    f"must lie within autoscaling.{key} minReplicas {scaling.min_replicas} "
+                    f"and maxReplicas {scaling.max_replicas}",
+                )
+        return self
+
+    @property
+    def namespace(self) -> str:
+        return f"customer-{self.name}"
+
+    def host(self, role: Literal["data", "app", "api"]) -> str:
+        return getattr(self.ingress.hosts, role) or f"{role}.{self.domain}"
+
+
+def _snake(camel: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in camel)
+
+
+# ---------------------------------------------------------------------------
+# The whole stack
+# ---------------------------------------------------------------------------
+
+
+class StackConfig(BaseModel):
+    """Every config key this program reads, by its full Pulumi key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    region: Region = Field(alias="aws:region", description="AWS region of the stack.")
+    platform: Optional[PlatformConfig] = Field(None, alias="datafly:platform")
+    tenant: Optional[TenantConfig] = Field(None, alias="datafly:tenant")
+
+    @model_validator(mode="after")
+    def _one_role(self) -> "StackConfig":
+        if (self.platform is None) == (self.tenant is None):
+            raise _field_error(
+                "datafly:tenant", None,
+                "set exactly one of datafly:platform (an environment) or datafly:tenant (a customer)",
+            )
+        return self
+
+    @property
+    def role(self) -> Literal["platform", "tenant"]:
+        return "platform" if self.platform is not None else "tenant"
+
+    @property
+    def kubernetes_version(self) -> str:
+        if self.platform is not None:
+            return self.platform.cluster.kubernetes_version
+        assert self.tenant is not None
+        if self.tenant.dedicated_cluster is not None:
+            return self.tenant.dedicated_cluster.cluster.kubernetes_version
+        return DEFAULT_KUBERNETES_VERSION
+
+
+class FieldError(ValueError):
+    """A cross-field rule that names the sub-key it is about, relative to the model."""
+
+    def __init__(self, path: str, value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.value = value
+        self.reason = reason
+
+
+def _field_error(path: str, value: Any, reason: str) -> FieldError:
+    return FieldError(path, value, reason)
