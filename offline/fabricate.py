@@ -15,6 +15,8 @@ from typing import Any
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 
+# Per-type fabricators live in offline/fabricators/, one module per area; they are
+# imported (and so registered) by load_fabricators() before the first run.
 OutputsFn = Callable[[str, Mapping[str, Any], "Context"], dict[str, Any]]
 _OUTPUTS: dict[str, OutputsFn] = {}
 
@@ -144,3 +146,13 @@ def _get_availability_zones(args: Mapping[str, Any], ctx: Context) -> dict[str, 
     return {"id": ctx.region, "names": [ctx.region + c for c in letters],
             "zoneIds": [f"use1-az{i + 1}" for i in range(len(letters))], "state": "available",
             "groupNames": [ctx.region]}
+
+
+def load_fabricators() -> None:
+    import importlib
+    import pkgutil
+
+    from . import fabricators
+
+    for module in pkgutil.iter_modules(fabricators.__path__):
+        importlib.import_module(f"{fabricators.__name__}.{module.name}")

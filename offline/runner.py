@@ -193,10 +193,26 @@ def run_program(
     stack_references: Mapping[str, Mapping[str, StackOutput]],
     program: Path = ROOT / "__main__.py",
 ) -> PlanRun:
-    """Run the program once, in a fresh context so runs never share runtime state."""
+    """Run the program (`__main__.py`, as the CLI would) for one stack."""
+
+    def main() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    return run_function(main, stack, region, stack_references)
+
+
+def run_function(
+    main: Callable[[], Any],
+    stack: StackFile,
+    region: str,
+    stack_references: Mapping[str, Mapping[str, StackOutput]] | None = None,
+) -> PlanRun:
+    """Run `main` as a Pulumi program, in a fresh context so runs never share runtime
+    state (tests use this to plan a single component). Whatever `main` returns as a
+    dict becomes stack outputs."""
     result: list[PlanRun] = []
     context = contextvars.Context()
-    context.run(_run, stack, region, stack_references, program, result.append)
+    context.run(_run, stack, region, stack_references or {}, main, result.append)
     return result[0]
 
 
@@ -204,9 +220,10 @@ def _run(
     stack: StackFile,
     region: str,
     stack_references: Mapping[str, Mapping[str, StackOutput]],
-    program: Path,
+    program: Callable[[], Any],
     done: Callable[[PlanRun], None],
 ) -> None:
+    fabricate.load_fabricators()
     ctx = fabricate.Context(region=region, stack=stack.stack)
     monitor = RecordingMonitor(OfflineMocks(ctx, stack_references))
     pulumi.runtime.set_mocks(
@@ -215,7 +232,10 @@ def _run(
     set_all_config(dict(stack.config), sorted(stack.secret_keys))
 
     def main() -> None:
-        runpy.run_path(str(program), run_name="__main__")
+        returned = program()
+        if isinstance(returned, dict):
+            for key, value in returned.items():
+                pulumi.export(key, value)
 
     try:
         _sync_await(run_pulumi_func(main))

@@ -27,7 +27,7 @@ from fractions import Fraction
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import jsonschema
 import yaml
@@ -146,8 +146,15 @@ def _get(obj: Any, *keys: str) -> Any:
     return cur
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _enum_issue(path: PathT, value: Any, allowed: Sequence[str]) -> Iterator[Issue]:
+    # Only strings: a wrong JSON type is already reported by the schema layer.
+    if isinstance(value, str) and value not in allowed:
+        supported = ", ".join(_show(a) for a in allowed)
+        yield path, f"unsupported value {_show(value)}; supported values: {supported}"
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -390,9 +397,10 @@ _OBJECT_META_REF: Final = _DEFINITIONS_ID + "#/$defs/io.k8s.apimachinery.pkg.api
 @functools.lru_cache(maxsize=None)
 def _core_registry(version: str) -> Registry[Any]:
     definitions = json.loads(_strict_dir(version).joinpath("_definitions.json").read_text("utf-8"))
-    return Registry().with_resource(
+    registry: Registry[Any] = Registry().with_resource(
         definitions.get("$id", _DEFINITIONS_ID), Resource.from_contents(definitions)
     )
+    return registry
 
 
 @functools.lru_cache(maxsize=1024)
@@ -591,7 +599,8 @@ def describe_schema_error(error: Any) -> Iterator[Issue]:
         hint = ""
         if names == ["string"] and isinstance(instance, (int, float)) and not isinstance(instance, bool):
             hint = f"; quote it: {_show(str(instance))}"
-        yield path, f"must be of type {' or '.join(names)}, got {_json_type(instance)} {_show(instance)}{hint}"
+        got = f"{_json_type(instance)} {_show(instance)}"
+        yield path, f"must be of type {' or '.join(names)}, got {got}{hint}"
         return
     if kw == "enum":
         allowed = ", ".join(_show(v) for v in value if v is not None)
@@ -805,6 +814,10 @@ _LONG_RUNNING_WORKLOADS: Final = frozenset({
 })
 _JOB_WORKLOADS: Final = frozenset({("batch", "Job"), ("batch", "CronJob"), ("keda.sh", "ScaledJob")})
 _CONTAINER_LISTS: Final = ("initContainers", "containers", "ephemeralContainers")
+# Enum-like strings that the OpenAPI documents only describe in prose.
+_PULL_POLICIES: Final = ("Always", "IfNotPresent", "Never")
+_SERVICE_TYPES: Final = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+_PATH_TYPES: Final = ("Exact", "Prefix", "ImplementationSpecific")
 
 
 def pod_specs(obj: K8sObject) -> Iterator[tuple[PathT, Mapping[str, Any]]]:
@@ -867,11 +880,8 @@ def rule_containers(obj: K8sObject) -> Iterator[Issue]:
                     )
                 else:
                     seen[name] = path
-            policy = container.get("imagePullPolicy")
-            if isinstance(policy, str) and policy not in ("Always", "IfNotPresent", "Never"):
-                yield path + ("imagePullPolicy",), (
-                    f'unsupported value {_show(policy)}; supported values: "Always", "IfNotPresent", "Never"'
-                )
+            pull_policy = container.get("imagePullPolicy")
+            yield from _enum_issue(path + ("imagePullPolicy",), pull_policy, _PULL_POLICIES)
             for j, port in enumerate(_list(container.get("ports"))):
                 if not isinstance(port, Mapping):
                     continue
@@ -887,8 +897,7 @@ def rule_containers(obj: K8sObject) -> Iterator[Issue]:
 
 
 def _protocol_issue(path: PathT, protocol: Any) -> Iterator[Issue]:
-    if isinstance(protocol, str) and protocol not in ("TCP", "UDP", "SCTP"):
-        yield path + ("protocol",), f'unsupported value {_show(protocol)}; supported values: "TCP", "UDP", "SCTP"'
+    yield from _enum_issue(path + ("protocol",), protocol, ("TCP", "UDP", "SCTP"))
 
 
 def _port_range_issue(path: PathT, port: Any) -> Iterator[Issue]:
@@ -917,7 +926,7 @@ def rule_pod_restart_policy(obj: K8sObject) -> Iterator[Issue]:
             continue
         path = pod_path + ("restartPolicy",)
         if policy not in ("Always", "OnFailure", "Never"):
-            yield path, f'unsupported value {_show(policy)}; supported values: "Always", "OnFailure", "Never"'
+            yield from _enum_issue(path, policy, ("Always", "OnFailure", "Never"))
         elif workload in _LONG_RUNNING_WORKLOADS and policy != "Always":
             yield path, f'unsupported value {_show(policy)}; {obj.kind} pods must use "Always"'
         elif workload in _JOB_WORKLOADS and policy == "Always":
@@ -937,10 +946,7 @@ def rule_update_strategy(obj: K8sObject) -> Iterator[Issue]:
     else:
         return
     kind = _get(strategy, "type")
-    if isinstance(kind, str) and kind not in allowed:
-        yield ("spec", field, "type"), (
-            f"unsupported value {_show(kind)}; supported values: {', '.join(_show(a) for a in allowed)}"
-        )
+    yield from _enum_issue(("spec", field, "type"), kind, allowed)
     if kind in ("Recreate", "OnDelete") and _get(strategy, "rollingUpdate") is not None:
         yield ("spec", field, "rollingUpdate"), f"may not be specified when {field} type is {_show(kind)}"
 
@@ -950,11 +956,7 @@ def rule_service(obj: K8sObject) -> Iterator[Issue]:
         return
     spec = _map(obj.raw.get("spec"))
     svc_type = spec.get("type")
-    if isinstance(svc_type, str) and svc_type not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
-        yield ("spec", "type"), (
-            f'unsupported value {_show(svc_type)}; supported values: "ClusterIP", "NodePort", '
-            '"LoadBalancer", "ExternalName"'
-        )
+    yield from _enum_issue(("spec", "type"), svc_type, _SERVICE_TYPES)
     if svc_type == "ExternalName" and not spec.get("externalName"):
         yield ("spec",), 'missing required field "externalName" (type is ExternalName)'
     for i, port in enumerate(_list(spec.get("ports"))):
@@ -984,11 +986,7 @@ def rule_ingress_paths(obj: K8sObject) -> Iterator[Issue]:
             path_type = http_path.get("pathType")
             if path_type is None:
                 yield path, 'missing required field "pathType"'
-            elif isinstance(path_type, str) and path_type not in ("Exact", "Prefix", "ImplementationSpecific"):
-                yield path + ("pathType",), (
-                    f'unsupported value {_show(path_type)}; supported values: "Exact", "Prefix", '
-                    '"ImplementationSpecific"'
-                )
+            yield from _enum_issue(path + ("pathType",), path_type, _PATH_TYPES)
             value = http_path.get("path")
             if path_type in ("Exact", "Prefix") and isinstance(value, str) and not value.startswith("/"):
                 yield path + ("path",), f"must be an absolute path starting with '/', got {_show(value)}"
@@ -1020,9 +1018,9 @@ def rule_resource_quantities(obj: K8sObject) -> Iterator[Issue]:
     for pod_path, pod_spec in pod_specs(obj):
         if "resources" in pod_spec:  # pod-level resources (PodLevelResources)
             yield from _requirements_issues(pod_path + ("resources",), pod_spec.get("resources"))
-        for path, container in containers(pod_path, pod_spec):
+        for container_path, container in containers(pod_path, pod_spec):
             if "resources" in container:
-                yield from _requirements_issues(path + ("resources",), container.get("resources"))
+                yield from _requirements_issues(container_path + ("resources",), container.get("resources"))
     workload = (obj.group, obj.kind)
     if workload == ("", "ResourceQuota"):
         yield from _quantity_map(("spec", "hard"), _get(obj.raw, "spec", "hard"))[1]
@@ -1049,7 +1047,9 @@ def rule_resource_quantities(obj: K8sObject) -> Iterator[Issue]:
                         )
 
 
-_GO_BOOLS: Final = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
+# Everything Go's strconv.ParseBool accepts; KEDA parses these flags with it.
+_GO_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_BOOLS: Final = _GO_TRUE | {"0", "f", "F", "FALSE", "false", "False"}
 _KAFKA_BOOL_KEYS: Final = (
     "allowIdleConsumers", "excludePersistentLag", "scaleToZeroOnInvalidOffset",
     "limitToPartitionsWithLag", "ensureEvenDistributionOfPartitions", "unsafeSsl",
@@ -1069,7 +1069,7 @@ def _kafka_trigger_issues(path: PathT, metadata: Mapping[str, Any]) -> Iterator[
         return any(isinstance(metadata.get(k), str) and metadata.get(k) != "" for k in keys)
 
     def truthy(key: str) -> bool:
-        return metadata.get(key) in ("1", "t", "T", "TRUE", "true", "True")
+        return metadata.get(key) in _GO_TRUE
 
     if not present("bootstrapServers", "bootstrapServersFromEnv"):
         yield md_path, 'kafka trigger needs "bootstrapServers" (or "bootstrapServersFromEnv")'
@@ -1087,9 +1087,9 @@ def _kafka_trigger_issues(path: PathT, metadata: Mapping[str, Any]) -> Iterator[
         value = metadata.get(key)
         if isinstance(value, str) and value not in _GO_BOOLS:
             yield md_path + (key,), f'must be "true" or "false", got {_show(value)}'
-    policy = metadata.get("offsetResetPolicy")
-    if isinstance(policy, str) and policy not in ("latest", "earliest"):
-        yield md_path + ("offsetResetPolicy",), f'unsupported value {_show(policy)}; supported values: "latest", "earliest"'
+    yield from _enum_issue(
+        md_path + ("offsetResetPolicy",), metadata.get("offsetResetPolicy"), ("latest", "earliest")
+    )
 
     lag_raw = metadata.get("lagThreshold")
     # A non-string lagThreshold is a schema error already; comparing against it is moot.
@@ -1114,10 +1114,14 @@ def _kafka_trigger_issues(path: PathT, metadata: Mapping[str, Any]) -> Iterator[
             )
 
 
-def _resource_trigger_issues(path: PathT, trigger: Mapping[str, Any], metadata: Mapping[str, Any]) -> Iterator[Issue]:
+def _resource_trigger_issues(
+    path: PathT, trigger: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> Iterator[Issue]:
     md_path = path + ("metadata",)
     if "type" in metadata:
-        yield md_path + ("type",), "metadata.type was removed in KEDA 2.18; set the trigger's metricType instead"
+        yield md_path + ("type",), (
+            "metadata.type was removed in KEDA 2.18; set the trigger's metricType instead"
+        )
     metric_type = trigger.get("metricType")
     if metric_type is None:
         yield path, f'{trigger.get("type")} trigger needs "metricType" ("Utilization" or "AverageValue")'
@@ -1220,9 +1224,12 @@ def validate_objects(objects: Iterable[Mapping[str, Any]], kubernetes_version: s
         api_version = raw.get("apiVersion")
         kind = raw.get("kind")
         if not isinstance(api_version, str) or not api_version or not isinstance(kind, str) or not kind:
-            missing = [k for k, v in (("apiVersion", api_version), ("kind", kind)) if not isinstance(v, str) or not v]
+            missing = " and ".join(
+                key for key, value in (("apiVersion", api_version), ("kind", kind))
+                if not isinstance(value, str) or not value
+            )
             found.add(Violation(
-                f"object #{index}", "", f"missing or invalid {' and '.join(missing)}; cannot identify the object"
+                f"object #{index}", "", f"missing or invalid {missing}; cannot identify the object"
             ))
             continue
         group, ver = split_api_version(api_version)

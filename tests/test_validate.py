@@ -375,8 +375,8 @@ def _set(path: list[str | int], value: Any) -> Callable[[Obj], None]:
     return change
 
 
-CONTAINER = ["spec", "template", "spec", "containers", 0]
-TRIGGER0 = ["spec", "triggers", 0, "metadata"]
+CONTAINER: list[str | int] = ["spec", "template", "spec", "containers", 0]
+TRIGGER0: list[str | int] = ["spec", "triggers", 0, "metadata"]
 
 INVALID_CASES = [
     # (id, object, expected violation obj label, expected path, message substring)
