@@ -17,15 +17,15 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Optional, TextIO
 
-from stackconfig import ConfigError, Problem, load_config
+from stackconfig import ConfigError, load_config
 from stackconfig.model import StackConfig
 
 from . import report
 from .checks import Violation, check_plan
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
-from .stackfile import ROOT, StackFile, StackFileError, read_stack, stack_names
+from .stackfile import ROOT, StackFileError, read_stack, stack_names, stack_path
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -62,14 +62,14 @@ class Planner:
         try:
             config = load_config(stack_file.config, stack_file.secret_keys)
         except ConfigError as exc:
-            return PlanResult(stack, EXIT_CONFIG, problems=_lines(exc.problems, stack_file))
+            return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.problems])
         if stack_file.plaintext_secrets:
-            return PlanResult(stack, EXIT_CONFIG, problems=_lines(list(stack_file.plaintext_secrets), stack_file))
+            return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in stack_file.plaintext_secrets])
         references = self._references(config)
         try:
-            run = run_program(stack_file, config.region, references, self.root / "__main__.py")
+            run = run_program(stack_file, config.region, references)
         except ProgramConfigError as exc:
-            return PlanResult(stack, EXIT_CONFIG, problems=_lines(exc.error.problems, stack_file))
+            return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.error.problems])
         self._outputs[stack] = run.outputs
         version = _kubernetes_version(config, references)
         violations = check_plan(run, version)
@@ -85,7 +85,7 @@ class Planner:
         """Outputs of `<org>/<project>/<stack>`: the local stack's own offline plan when
         its stack file is here, otherwise the fixture offline/fixtures/<stack>.json."""
         stack = qualified.rsplit("/", 1)[-1]
-        if (self.root / "stacks" / f"Pulumi.{stack}.yaml").exists():
+        if stack_path(stack, self.root).exists():
             result = self.plan(stack)
             if result.run is None:
                 raise StackFileError(
@@ -113,16 +113,12 @@ def _kubernetes_version(config: StackConfig, references: dict[str, dict[str, Sta
     return config.kubernetes_version
 
 
-def _lines(problems: Sequence[Problem], stack_file: StackFile) -> list[str]:
-    return [str(p) for p in problems]
-
-
 def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> None:
     if result.run is None:
-        where = f"stacks/Pulumi.{result.stack}.yaml"
-        print(f"error: {where}: invalid stack configuration:", file=out)
+        what = "invalid stack configuration" if result.exit_code == EXIT_CONFIG else "plan failed"
+        print(f"error: stack {result.stack}: {what}:", file=sys.stderr)
         for line in result.problems:
-            print(f"  {line}", file=out)
+            print(f"  {line}", file=sys.stderr)
         return
     run = result.run
     print(f"Previewing update ({run.stack.project}/{run.stack.stack}) offline, under the mock runtime:", file=out)
@@ -157,6 +153,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("stacks", nargs="*", help="stack names (stacks/Pulumi.<name>.yaml)")
     parser.add_argument("--all", action="store_true", help="plan every stack file")
     parser.add_argument("--out", type=Path, default=ROOT / "out", help="output directory (default out/)")
+    # Where Pulumi.yaml and the stack files are read from (tests point it elsewhere).
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names: list[str] = stack_names(args.root) if args.all else list(args.stacks)
@@ -177,10 +174,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print_result(result, sys.stdout, args.out, args.root)
         worst = max(worst, result.exit_code)
     return worst
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2))
 
 
 if __name__ == "__main__":

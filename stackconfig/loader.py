@@ -8,6 +8,7 @@ secret's) and what is allowed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
@@ -191,8 +192,13 @@ def _split(path: str) -> list[Union[int, str]]:
     return [int(p) if p.isdigit() else p for p in path.split(".")]
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/-]+$")
+
+
 def _join(loc: tuple[Union[int, str], ...]) -> str:
-    return ".".join(str(p) for p in loc)
+    """Dotted path; a key that is empty or holds dots, spaces or control characters is
+    quoted so the problem stays on one readable line."""
+    return ".".join(str(p) if _PLAIN_KEY.match(str(p)) else json.dumps(str(p)) for p in loc)
 
 
 def load_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> StackConfig:
