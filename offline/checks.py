@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 
 from . import report
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
-from .stackfile import placeholder
 from .validate import Violation, validate_objects
 
 __all__ = ["Violation", "check_plan", "PLAN_RULES"]
@@ -77,7 +76,7 @@ def _depends_on_any(resource: Resource, targets: set[str], by_urn: dict[str, Res
 def no_secret_leaks(run: PlanRun) -> Iterator[Violation]:
     """The decrypted value of every `secure:` config entry must never appear in plan
     inputs or non-secret outputs (it would land in state and logs in plaintext)."""
-    secrets = {placeholder(_ciphertext) for _ciphertext in _ciphertexts(run)}
+    secrets = run.stack.secret_values
     if not secrets:
         return
     for resource in run.resources:
@@ -87,25 +86,6 @@ def no_secret_leaks(run: PlanRun) -> Iterator[Violation]:
     for key, output in run.outputs.items():
         if not output.secret and any(s in json.dumps(output.value) for s in secrets):
             yield Violation("stack output", key, "exports a secret config value as plaintext")
-
-
-def _ciphertexts(run: PlanRun) -> Iterator[str]:
-    import yaml
-
-    document = yaml.safe_load(run.stack.path.read_text(encoding="utf-8")) or {}
-
-    def walk(value: object) -> Iterator[str]:
-        if isinstance(value, dict):
-            if set(value) == {"secure"}:
-                yield str(value["secure"])
-            else:
-                for item in value.values():
-                    yield from walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                yield from walk(item)
-
-    yield from walk(document.get("config") or {})
 
 
 def protected_stateful(run: PlanRun) -> Iterator[Violation]:

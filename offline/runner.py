@@ -45,6 +45,8 @@ class Resource:
     deleted_with: Optional[str] = None
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     aliases: int = 0
+    # Set for resources read rather than managed (`get`, StackReference): their id.
+    read_id: Optional[str] = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class Resource:
             "additionalSecretOutputs": self.additional_secret_outputs,
             "deletedWith": self.deleted_with,
             "customTimeouts": self.custom_timeouts,
+            "readId": self.read_id,
             "inputs": self.inputs,
         }
 
@@ -92,6 +95,9 @@ class ProgramConfigError(Exception):
 def redact(value: Any) -> Any:
     if rpc.is_rpc_secret(value):
         return SECRET
+    if isinstance(value, float) and value.is_integer():
+        # The wire format carries every number as a double; 3 is meant, not 3.0.
+        return int(value)
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -102,6 +108,8 @@ def redact(value: Any) -> Any:
 def unwrap(value: Any) -> Any:
     if rpc.is_rpc_secret(value):
         return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, dict):
         return {k: unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -154,6 +162,31 @@ class RecordingMonitor(mocks.MockMonitor):
                     ) if v
                 },
                 aliases=len(request.aliases) + len(request.aliasURNs),
+            )
+        )
+        return response
+
+
+    def ReadResource(self, request: Any) -> Any:
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        raw = rpc.deserialize_properties(request.properties, keep_unknowns=True)
+        self.recorded.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=True,
+                dependencies=sorted(set(request.dependencies)),
+                protect=False,
+                retain_on_delete=False,
+                ignore_changes=[],
+                delete_before_replace=False,
+                provider=_provider_urn(request.provider),
+                inputs=redact(raw),
+                raw_inputs=raw,
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                read_id=request.id,
             )
         )
         return response
@@ -224,6 +257,9 @@ def _run(
     done: Callable[[PlanRun], None],
 ) -> None:
     fabricate.load_fabricators()
+    # Output tasks are tracked in a process-wide set; a run that failed may have left
+    # some behind, which would otherwise be awaited (and re-raise) in the next run.
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
     ctx = fabricate.Context(region=region, stack=stack.stack)
     monitor = RecordingMonitor(OfflineMocks(ctx, stack_references))
     pulumi.runtime.set_mocks(
@@ -250,4 +286,7 @@ def _run(
         output = pulumi.Output.from_input(value)
         resolved = _sync_await(output.future())
         outputs[key] = StackOutput(value=unwrap(resolved), secret=bool(_sync_await(output.is_secret())))
-    done(PlanRun(stack=stack, resources=monitor.recorded, outputs=outputs, root_urn=monitor.root_urn))
+    # Registration order depends on how the event loop resolves outputs; sorting by URN
+    # makes two plans of the same program identical, so they diff cleanly.
+    resources = sorted(monitor.recorded, key=lambda r: r.urn)
+    done(PlanRun(stack=stack, resources=resources, outputs=outputs, root_urn=monitor.root_urn))

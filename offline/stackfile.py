@@ -31,6 +31,9 @@ class StackFile:
     # Plaintext values in places that only take secrets: the CLI cannot tell these
     # apart once it has decrypted the file, so the offline reader reports them.
     plaintext_secrets: tuple[Problem, ...] = field(default=())
+    # The stand-in values the secure entries decrypted to: none may appear in plaintext
+    # anywhere in the plan.
+    secret_values: frozenset[str] = field(default=frozenset())
 
 
 class StackFileError(Exception):
@@ -92,8 +95,9 @@ def read_stack(stack: str, root: Path = ROOT) -> StackFile:
     secret_keys: set[str] = set()
     secure_paths: set[str] = set()
     plaintext: list[Problem] = []
+    ciphertexts: list[str] = []
     for key, value in raw.items():
-        decrypted, secure = _decrypt(value, key, secure_paths)
+        decrypted, secure = _decrypt(value, key, secure_paths, ciphertexts)
         if secure:
             secret_keys.add(key)
         config[key] = _as_cli_string(decrypted)
@@ -106,6 +110,7 @@ def read_stack(stack: str, root: Path = ROOT) -> StackFile:
         secret_keys=frozenset(secret_keys),
         secure_paths=frozenset(secure_paths),
         plaintext_secrets=tuple(plaintext),
+        secret_values=frozenset(placeholder(c) for c in ciphertexts),
     )
 
 
@@ -114,22 +119,23 @@ def _full_key(key: str, project: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
-def _decrypt(value: Any, path: str, secure_paths: set[str]) -> tuple[Any, bool]:
+def _decrypt(value: Any, path: str, secure_paths: set[str], ciphertexts: list[str]) -> tuple[Any, bool]:
     if isinstance(value, dict) and set(value) == {"secure"}:
         secure_paths.add(path)
+        ciphertexts.append(str(value["secure"]))
         return placeholder(str(value["secure"])), True
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         any_secure = False
         for key, item in value.items():
-            out[key], secure = _decrypt(item, f"{path}.{key}", secure_paths)
+            out[key], secure = _decrypt(item, f"{path}.{key}", secure_paths, ciphertexts)
             any_secure = any_secure or secure
         return out, any_secure
     if isinstance(value, list):
         items = []
         any_secure = False
         for index, item in enumerate(value):
-            decrypted, secure = _decrypt(item, f"{path}.{index}", secure_paths)
+            decrypted, secure = _decrypt(item, f"{path}.{index}", secure_paths, ciphertexts)
             items.append(decrypted)
             any_secure = any_secure or secure
         return items, any_secure
