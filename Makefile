@@ -32,7 +32,8 @@ plan-all: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-lint: typecheck
+lint: $(STAMP) typecheck
+	$(VENV)/bin/ruff check .
 
 test: $(STAMP) lint
 	$(PY) -m pytest

@@ -205,8 +205,8 @@ class OfflineMocks(mocks.Mocks):
             fabricate.resource_outputs(args.typ, args.name, args.inputs, self.ctx),
         )
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], Optional[list[tuple[str, str]]]]:
-        return fabricate.invoke(args.token, args.args, self.ctx), None
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return fabricate.invoke(args.token, args.args, self.ctx), []
 
     def _stack_reference(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         name = str(args.inputs.get("name") or args.name)

@@ -121,7 +121,7 @@ def is_secret_path(path: str) -> bool:
     for pattern in SECRET_PATHS:
         pattern_parts = pattern.split(".")
         if len(pattern_parts) <= len(parts) and all(
-            p in ("*", q) for p, q in zip(pattern_parts, parts)
+            p in ("*", q) for p, q in zip(pattern_parts, parts, strict=False)
         ):
             return True
     return False

@@ -142,7 +142,11 @@ class ClusterConfig(Model):
         description="CIDRs allowed to reach the public API endpoint; empty turns it off.",
     )
     admin_role_arns: list[RoleArn] = Field(
-        default_factory=list, description="IAM roles granted cluster admin via access entries."
+        min_length=1,
+        description=(
+            "IAM roles granted cluster admin via access entries (at least one: with API "
+            "authentication and no creator bootstrap, nobody else can reach the cluster)."
+        ),
     )
     log_retention_days: LogRetentionDays = Field(
         90, description="Retention of control-plane logs, in days."
@@ -203,7 +207,7 @@ class PlatformConfig(Model):
     protect: bool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    cluster: ClusterConfig
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     kafka: SharedKafkaConfig = Field(default_factory=SharedKafkaConfig)
 
@@ -489,7 +493,7 @@ class DedicatedClusterConfig(Model):
     """A customer that owns its own cluster (silo tier) instead of the platform's."""
 
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    cluster: ClusterConfig
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
 
 

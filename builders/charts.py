@@ -1,0 +1,319 @@
+"""Cluster add-ons: the pinned Helm charts and the values each is installed with.
+
+Every chart version lives in exactly one `ChartSpec` constant below. KEDA, External
+Secrets and the AWS Load Balancer Controller install the CRDs whose schemas the offline
+plan validates custom resources against (schemas/SOURCES.md); their versions must move
+together with those files, which tests/test_addons.py enforces.
+
+Values are plain data. Keys were checked against each chart's `values.yaml` (and, for
+External Secrets, its `values.schema.json`); a misspelt key is silently ignored by Helm,
+so the tests pin the exact structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .labels import MANAGED_BY, PART_OF
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    chart: str
+    repository: str
+    version: str
+    # The application release the chart version ships; the CRD schemas are vendored
+    # from this tag.
+    app_version: str
+
+
+# kedacore/charts `keda/Chart.yaml`: chart and app versions move in lockstep
+# (https://github.com/kedacore/charts, `version: 2.20.2`, `appVersion: 2.20.2`).
+KEDA_CHART = ChartSpec(
+    chart="keda",
+    repository="https://kedacore.github.io/charts",
+    version="2.20.2",
+    app_version="2.20.2",
+)
+
+# external-secrets/external-secrets `deploy/charts/external-secrets/Chart.yaml`: the chart
+# is released with the operator, `version: X` / `appVersion: vX`
+# (https://github.com/external-secrets/external-secrets/tree/v2.9.0/deploy/charts/external-secrets).
+EXTERNAL_SECRETS_CHART = ChartSpec(
+    chart="external-secrets",
+    repository="https://charts.external-secrets.io",
+    version="2.9.0",
+    app_version="v2.9.0",
+)
+
+# aws/eks-charts `stable/aws-load-balancer-controller`: from controller v3.0.0 on the chart
+# version equals the controller version (v2.x shipped as chart 1.x); chart 3.5.0 ships
+# appVersion v3.5.0 (https://github.com/aws/eks-charts, automated release PRs
+# "aws-load-balancer-controller v3.x.y Automated Release").
+AWS_LOAD_BALANCER_CONTROLLER_CHART = ChartSpec(
+    chart="aws-load-balancer-controller",
+    repository="https://aws.github.io/eks-charts",
+    version="3.5.0",
+    app_version="v3.5.0",
+)
+
+# kubernetes-sigs/metrics-server `charts/metrics-server/Chart.yaml`: chart 3.13.0 ships
+# metrics-server v0.8.0 (https://github.com/kubernetes-sigs/metrics-server/releases/tag/metrics-server-helm-chart-3.13.0).
+METRICS_SERVER_CHART = ChartSpec(
+    chart="metrics-server",
+    repository="https://kubernetes-sigs.github.io/metrics-server/",
+    version="3.13.0",
+    app_version="0.8.0",
+)
+
+# kubernetes/ingress-nginx `charts/ingress-nginx/Chart.yaml`: chart 4.15.1 ships controller
+# v1.15.1 (https://github.com/kubernetes/ingress-nginx/releases/tag/helm-chart-4.15.1).
+# Fixes for CVE-2025-1974 ("IngressNightmare") landed in 1.11.5/1.12.1, well below this.
+INGRESS_NGINX_CHART = ChartSpec(
+    chart="ingress-nginx",
+    repository="https://kubernetes.github.io/ingress-nginx",
+    version="4.15.1",
+    app_version="1.15.1",
+)
+
+
+# ---------------------------------------------------------------------------
+# Namespaces and names
+# ---------------------------------------------------------------------------
+
+KEDA_NAMESPACE = "keda"
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+INGRESS_NGINX_NAMESPACE = "ingress-nginx"
+# The ALB controller and metrics-server are cluster infrastructure that EKS itself
+# expects in kube-system (metrics-server registers the `metrics.k8s.io` APIService).
+KUBE_SYSTEM = "kube-system"
+
+AWS_LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
+EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
+INGRESS_NGINX_CLASS = "nginx"
+ALB_INGRESS_CLASS = "alb"
+
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def addon_namespace(name: str, pod_security: str) -> dict[str, Any]:
+    """An add-on's own namespace with Pod Security Admission labels. `enforce` is the
+    level the chart's pods are known to meet; `audit`/`warn` always report against
+    `restricted` so drift towards it stays visible."""
+    labels = {
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/component": "addon",
+        "pod-security.kubernetes.io/enforce": pod_security,
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "latest",
+    }
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def _resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
+    return {
+        "requests": {"cpu": cpu_request, "memory": memory_request},
+        "limits": {"cpu": cpu_limit, "memory": memory_limit},
+    }
+
+
+# A PodDisruptionBudget that still lets a node drain when two replicas run.
+_PDB_MIN_ONE = {"minAvailable": 1}
+
+
+# ---------------------------------------------------------------------------
+# KEDA
+# ---------------------------------------------------------------------------
+
+
+def keda_values() -> dict[str, Any]:
+    """Two replicas per KEDA deployment: only one operator is leader and only one metrics
+    adapter serves, but a second copy turns a node loss into a failover instead of every
+    ScaledObject (and, through the `external.metrics.k8s.io` APIService, every HPA on
+    external metrics) stalling until rescheduling."""
+    components = ("operator", "metricServer", "webhooks")
+    return {
+        "crds": {"install": True},
+        "operator": {"replicaCount": 2},
+        "metricsServer": {"replicaCount": 2},
+        "webhooks": {"enabled": True, "replicaCount": 2},
+        "podDisruptionBudget": {c: dict(_PDB_MIN_ONE) for c in components},
+        "resources": {
+            "operator": _resources("100m", "128Mi", "1", "1000Mi"),
+            "metricServer": _resources("100m", "128Mi", "1", "1000Mi"),
+            "webhooks": _resources("10m", "32Mi", "100m", "128Mi"),
+        },
+        "podSecurityContext": {
+            c: {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}} for c in components
+        },
+        "securityContext": {
+            c: {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "readOnlyRootFilesystem": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            }
+            for c in components
+        },
+        # No Prometheus in the platform; exposing scrape endpoints nobody reads only
+        # widens what a pod in the cluster can reach.
+        "prometheus": {c: {"enabled": False} for c in components},
+        # The operator itself gets no AWS identity: scalers authenticate as the tenant's
+        # workload, through the tenant's TriggerAuthentication.
+        "podIdentity": {"aws": {"irsa": {"enabled": False}}},
+    }
+
+
+# ---------------------------------------------------------------------------
+# External Secrets Operator
+# ---------------------------------------------------------------------------
+
+
+def external_secrets_values() -> dict[str, Any]:
+    """The controller has no AWS access of its own: its service account carries no IRSA
+    annotation, so a SecretStore that names no role gets nothing. Each tenant's namespaced
+    SecretStore authenticates with that tenant's own role.
+
+    Cluster-scoped kinds are switched off in the controller, not just forbidden by RBAC:
+    a ClusterSecretStore (or ClusterExternalSecret, ClusterPushSecret, ClusterGenerator)
+    would let one object serve secrets into any namespace, which is exactly the
+    cross-tenant path the platform must not have. The CRDs stay installed so such an
+    object is inert rather than an unknown kind, and the schemas match the vendored ones.
+    PushSecret is off as well: the platform only reads secrets; writing back into AWS
+    Secrets Manager is not a capability tenants get.
+    """
+    security_context = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    return {
+        "installCRDs": True,
+        "replicaCount": 2,
+        # Two controllers reconciling the same ExternalSecret race each other's writes.
+        "leaderElect": True,
+        "processClusterStore": False,
+        "processClusterExternalSecret": False,
+        "processClusterPushSecret": False,
+        "processClusterGenerator": False,
+        "processPushSecret": False,
+        "processSecretStore": True,
+        "serviceAccount": {"create": True, "name": EXTERNAL_SECRETS_SERVICE_ACCOUNT},
+        "podDisruptionBudget": {"enabled": True, **_PDB_MIN_ONE},
+        "resources": _resources("50m", "128Mi", "500m", "512Mi"),
+        "securityContext": security_context,
+        "serviceMonitor": {"enabled": False},
+        "webhook": {
+            "create": True,
+            # failurePolicy is Fail: with the webhook down no ExternalSecret can be
+            # created or changed, so it runs as two replicas with a PDB.
+            "replicaCount": 2,
+            "podDisruptionBudget": {"enabled": True, **_PDB_MIN_ONE},
+            "resources": _resources("10m", "32Mi", "200m", "128Mi"),
+            "securityContext": security_context,
+        },
+        "certController": {
+            "create": True,
+            "resources": _resources("10m", "32Mi", "200m", "128Mi"),
+            "securityContext": security_context,
+        },
+    }
+
+
+# ---------------------------------------------------------------------------
+# AWS Load Balancer Controller
+# ---------------------------------------------------------------------------
+
+
+def aws_load_balancer_controller_values(
+    cluster_name: str, region: str, vpc_id: str, role_arn: str
+) -> dict[str, Any]:
+    """`region` and `vpcId` are given explicitly: the controller would otherwise read them
+    from IMDS, which pods cannot reach (the nodes' IMDSv2 hop limit is 1).
+
+    The Service mutating webhook is off. It only stamps `loadBalancerClass` onto every
+    new `type: LoadBalancer` Service, and with its failurePolicy `Fail` a controller
+    outage would block Service writes cluster-wide, tenant namespaces included. The one
+    LoadBalancer Service the platform runs (ingress-nginx) opts in explicitly with
+    `service.beta.kubernetes.io/aws-load-balancer-type: external`.
+    """
+    return {
+        "clusterName": cluster_name,
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": 2,
+        "serviceAccount": {
+            "create": True,
+            "name": AWS_LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+            "annotations": {IRSA_ROLE_ANNOTATION: role_arn},
+        },
+        "enableServiceMutatorWebhook": False,
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "ingressClass": ALB_INGRESS_CLASS,
+        "createIngressClassResource": True,
+        "resources": _resources("50m", "128Mi", "500m", "512Mi"),
+    }
+
+
+# ---------------------------------------------------------------------------
+# metrics-server
+# ---------------------------------------------------------------------------
+
+
+def metrics_server_values() -> dict[str, Any]:
+    """Two replicas: the `metrics.k8s.io` APIService backs every CPU/memory HPA and
+    `kubectl top`; with one replica a node drain pauses all resource-based scaling."""
+    return {
+        "replicas": 2,
+        "podDisruptionBudget": {"enabled": True, **_PDB_MIN_ONE},
+        "resources": _resources("100m", "200Mi", "1", "500Mi"),
+        "metrics": {"enabled": False},
+        "serviceMonitor": {"enabled": False},
+    }
+
+
+# ---------------------------------------------------------------------------
+# ingress-nginx
+# ---------------------------------------------------------------------------
+
+# An internet-facing NLB provisioned by the AWS Load Balancer Controller (not the legacy
+# in-tree cloud provider, which would make a Classic ELB), routing straight to pod IPs.
+NLB_SERVICE_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+}
+
+
+def ingress_nginx_values(replicas: int) -> dict[str, Any]:
+    """Snippet annotations stay off (the chart default since 4.9, pinned here): on a
+    shared cluster they let any tenant that can write an Ingress inject nginx config
+    into the controller that serves every tenant."""
+    controller: dict[str, Any] = {
+        "replicaCount": replicas,
+        "ingressClass": INGRESS_NGINX_CLASS,
+        "ingressClassResource": {
+            "name": INGRESS_NGINX_CLASS,
+            "enabled": True,
+            "default": False,
+            "controllerValue": "k8s.io/ingress-nginx",
+        },
+        "watchIngressWithoutClass": False,
+        "allowSnippetAnnotations": False,
+        "service": {"type": "LoadBalancer", "annotations": dict(NLB_SERVICE_ANNOTATIONS)},
+        "admissionWebhooks": {"enabled": True},
+        "metrics": {"enabled": False},
+        "resources": _resources("100m", "256Mi", "1", "1Gi"),
+    }
+    # The chart renders a PDB from minAvailable only when more than one replica runs; a
+    # PDB of 1 over a single replica would block every node drain.
+    if replicas > 1:
+        controller["minAvailable"] = 1
+    return {"controller": controller}

@@ -1,0 +1,1 @@
+"""Project tools (documentation generation)."""
