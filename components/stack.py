@@ -11,15 +11,20 @@ from stackconfig.model import PlatformConfig, StackConfig, TenantConfig
 
 from .cluster_access import ClusterAccess
 from .customer import Customer, CustomerArgs
+from .platform import Platform, PlatformArgs
 
 MANAGED_BY_TAG = {"managed-by": "pulumi", "app": "datafly-signal"}
 
 
 def aws_provider(name: str, region: str, tags: dict[str, str]) -> aws.Provider:
+    """The stack's one AWS provider. Its default tags reach every AWS resource, so cost
+    allocation and ownership never depend on each resource remembering them."""
     return aws.Provider(
         name,
         region=region,
-        default_tags=aws.ProviderDefaultTagsArgs(tags={**MANAGED_BY_TAG, **tags}),
+        default_tags=aws.ProviderDefaultTagsArgs(
+            tags={**MANAGED_BY_TAG, "pulumi-stack": pulumi.get_stack(), **tags}
+        ),
     )
 
 
@@ -31,11 +36,21 @@ def deploy(config: StackConfig) -> dict[str, Any]:
 
 
 def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
-    provider = aws_provider(
-        "aws", region, {"environment": platform.environment, **platform.tags}
+    provider = aws_provider("aws", region, {"environment": platform.environment, **platform.tags})
+    shared = Platform(
+        platform.environment,
+        PlatformArgs(
+            cluster_name=platform.cluster.name or f"datafly-{platform.environment}",
+            region=region,
+            network=platform.network,
+            cluster=platform.cluster,
+            addons=platform.addons,
+            kafka=platform.kafka if platform.kafka.enabled else None,
+            protect=platform.protect,
+        ),
+        pulumi.ResourceOptions(providers={"aws": provider}),
     )
-    del provider
-    return {"environment": platform.environment, "region": region}
+    return {"environment": platform.environment, **shared.outputs()}
 
 
 def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:

@@ -1,0 +1,136 @@
+"""An environment's shared cluster: network, EKS, add-ons and (optionally) Kafka.
+
+The platform stack owns one; a customer on the dedicated-cluster tier owns one of its
+own, built by the same component.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+
+from stackconfig.model import AddonsConfig, ClusterConfig, KafkaClusterConfig, NetworkConfig
+
+from .aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
+from .cluster_access import ClusterAccess
+from .eks_cluster import EksCluster, EksClusterArgs
+from .external_secrets_operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from .ingress_nginx import IngressNginx, IngressNginxArgs
+from .keda import Keda, KedaArgs
+from .metrics_server import MetricsServer, MetricsServerArgs
+from .msk_cluster import MskCluster, MskClusterArgs
+from .network import Network, NetworkArgs
+
+# MSK places brokers in two or three client subnets (standard brokers).
+MSK_MAX_AZS = 3
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    cluster_name: str
+    region: str
+    network: NetworkConfig
+    cluster: ClusterConfig
+    addons: AddonsConfig
+    kafka: Optional[KafkaClusterConfig]
+    protect: bool
+
+
+class Platform(pulumi.ComponentResource):
+    access: ClusterAccess
+    vpc_cidr: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    kafka: Optional[MskCluster]
+    ingress_classes: list[str]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("datafly:platform:Platform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        network = Network(
+            f"{name}-network",
+            NetworkArgs(config=args.network, cluster_name=args.cluster_name, protect=args.protect),
+            child,
+        )
+        eks = EksCluster(
+            f"{name}-eks",
+            EksClusterArgs(
+                cluster_name=args.cluster_name,
+                config=args.cluster,
+                region=args.region,
+                vpc_id=network.vpc_id,
+                private_subnet_ids=network.private_subnet_ids,
+                protect=args.protect,
+            ),
+            child,
+        )
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=eks.provider)
+        # The ALB controller's webhook must run before anything creates a Service or an
+        # Ingress, and must outlive them on destroy so it can delete the load balancers.
+        alb = AwsLoadBalancerController(
+            f"{name}-alb-controller",
+            AwsLoadBalancerControllerArgs(
+                cluster_name=eks.access.cluster_name,
+                region=args.region,
+                vpc_id=network.vpc_id,
+                oidc_provider_arn=eks.access.oidc_provider_arn,
+                oidc_provider_url=eks.access.oidc_provider_url,
+                depends_on=eks.ready,
+            ),
+            on_cluster,
+        )
+        after_alb = [*eks.ready, alb.release]
+        keda = Keda(f"{name}-keda", KedaArgs(depends_on=after_alb), on_cluster)
+        external_secrets = ExternalSecretsOperator(
+            f"{name}-external-secrets", ExternalSecretsOperatorArgs(depends_on=after_alb), on_cluster
+        )
+        metrics = MetricsServer(f"{name}-metrics-server", MetricsServerArgs(depends_on=after_alb), on_cluster)
+        self.ingress_classes = ["alb"]
+        if args.addons.ingress_nginx.enabled:
+            IngressNginx(
+                f"{name}-ingress-nginx",
+                IngressNginxArgs(replicas=args.addons.ingress_nginx.replicas, depends_on=after_alb),
+                on_cluster,
+            )
+            self.ingress_classes.append("nginx")
+        self.kafka = None
+        if args.kafka is not None:
+            zones = min(args.network.availability_zones, MSK_MAX_AZS)
+            if args.network.mode == "existing":
+                zones = min(len(args.network.private_subnet_ids), MSK_MAX_AZS)
+            self.kafka = MskCluster(
+                f"{name}-kafka",
+                MskClusterArgs(
+                    cluster_name=args.cluster_name,
+                    config=args.kafka,
+                    vpc_id=network.vpc_id,
+                    subnet_ids=network.private_subnet_ids,
+                    client_security_group_ids={"cluster": eks.access.node_security_group_id},
+                    availability_zones=zones,
+                    protect=args.protect,
+                ),
+                child,
+            )
+        self.access = eks.access
+        self.vpc_cidr = network.vpc_cidr
+        self.kubeconfig = eks.kubeconfig
+        self.provider = eks.provider
+        self.addon_releases = [alb.release, keda.release, external_secrets.release, metrics.release]
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, Any]:
+        """The platform stack's exports: the contract customer stacks read."""
+        outputs: dict[str, Any] = {
+            **self.access.outputs(),
+            "vpcCidr": self.vpc_cidr,
+            "kubeconfig": self.kubeconfig,
+            "ingressClasses": self.ingress_classes,
+        }
+        if self.kafka is not None:
+            outputs.update({
+                "kafkaClusterArn": self.kafka.cluster_arn,
+                "kafkaClusterName": self.kafka.cluster_name,
+                "kafkaBootstrapBrokersIam": self.kafka.bootstrap_brokers_iam,
+            })
+        return outputs
