@@ -65,7 +65,7 @@ def test_recorded_parentage_providers_and_dependencies(acme: tuple[plan.PlanResu
     # The kubeconfig is computed from the platform's outputs, so the provider depends on the reference.
     assert reference.urn in provider.dependencies
     kubeconfig = json.loads(provider.inputs["kubeconfig"])
-    assert kubeconfig["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "datafly-external"]
+    assert kubeconfig["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "datafly-prod"]
 
 
 def test_plan_is_deterministic(tmp_path: Path) -> None:
