@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from stackconfig.model import TenantConfig
 
@@ -18,6 +19,9 @@ from .kubernetes_provider import kubernetes_provider
 class CustomerArgs:
     config: TenantConfig
     cluster: ClusterAccess
+    # The provider of a cluster this stack owns (dedicated tier); a customer on the
+    # shared platform builds its own from the platform's outputs.
+    kubernetes_provider: Optional[k8s.Provider] = None
 
 
 class Customer(pulumi.ComponentResource):
@@ -25,7 +29,9 @@ class Customer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CustomerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:tenant:Customer", name, None, opts)
-        provider = kubernetes_provider(f"{name}-k8s", args.cluster, pulumi.ResourceOptions(parent=self))
+        provider = args.kubernetes_provider or kubernetes_provider(
+            f"{name}-k8s", args.cluster, pulumi.ResourceOptions(parent=self)
+        )
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
         ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=args.config.name), k8s_opts)
         self.namespace = ns.name

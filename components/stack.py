@@ -55,13 +55,36 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
 
 def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
     provider = aws_provider("aws", region, {"customer": tenant.name, **tenant.tags})
-    if tenant.platform is None:
-        raise NotImplementedError("dedicated clusters arrive with the platform components")
-    reference = pulumi.StackReference("platform", stack_name=tenant.platform.stack)
-    cluster = ClusterAccess.from_stack_reference(reference)
+    aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
+    outputs: dict[str, Any] = {"customer": tenant.name}
+    kubernetes = None
+    if tenant.dedicated_cluster is not None:
+        # The silo tier: the customer's own network, cluster and add-ons, built by the
+        # same component as an environment's shared platform.
+        dedicated = tenant.dedicated_cluster
+        own = Platform(
+            f"{tenant.name}-cluster",
+            PlatformArgs(
+                cluster_name=dedicated.cluster.name or f"datafly-{tenant.name}",
+                region=region,
+                network=dedicated.network,
+                cluster=dedicated.cluster,
+                addons=dedicated.addons,
+                kafka=None,
+                protect=tenant.protect,
+            ),
+            aws_opts,
+        )
+        cluster = own.access
+        kubernetes = own.provider
+        outputs.update(own.outputs())
+    else:
+        assert tenant.platform is not None  # the config model requires one of the two
+        reference = pulumi.StackReference("platform", stack_name=tenant.platform.stack)
+        cluster = ClusterAccess.from_stack_reference(reference)
+        outputs["clusterName"] = cluster.cluster_name
     customer = Customer(
-        tenant.name,
-        CustomerArgs(config=tenant, cluster=cluster),
-        pulumi.ResourceOptions(providers={"aws": provider}),
+        tenant.name, CustomerArgs(config=tenant, cluster=cluster, kubernetes_provider=kubernetes), aws_opts
     )
-    return {"customer": tenant.name, "namespace": customer.namespace, "clusterName": cluster.cluster_name}
+    outputs["namespace"] = customer.namespace
+    return outputs
