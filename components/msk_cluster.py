@@ -132,8 +132,8 @@ class MskCluster(pulumi.ComponentResource):
         # subnets, security groups, at-rest KMS key or in-cluster encryption change;
         # `protect` turns such a plan into an error instead. Version, broker count
         # (up only), instance type, storage (up only), auth and configuration change
-        # in place. No ignore_changes: storage autoscaling is not enabled, so nothing
-        # else edits the volume size behind the program's back.
+        # in place. Storage autoscaling grows the volumes behind the program's back, so
+        # the configured size is only the size at creation (ignore_changes below).
         cluster = aws.msk.Cluster(
             f"{name}-cluster",
             cluster_name=args.cluster_name,
@@ -175,8 +175,43 @@ class MskCluster(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            enhanced_monitoring="DEFAULT",
-            opts=stateful,
+            # Consumer lag per topic and partition (MaxOffsetLag, SumOffsetLag) is what
+            # the operators watch and what KEDA scales on; DEFAULT has no lag metrics.
+            enhanced_monitoring="PER_TOPIC_PER_PARTITION",
+            opts=pulumi.ResourceOptions.merge(
+                stateful,
+                pulumi.ResourceOptions(
+                    ignore_changes=["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"]
+                ),
+            ),
+        )
+
+        # Broker storage autoscaling: grow volumes at 60% utilisation up to the ceiling.
+        # https://docs.aws.amazon.com/msk/latest/developerguide/msk-autoexpand.html
+        storage_target = aws.appautoscaling.Target(
+            f"{name}-storage-target",
+            service_namespace="kafka",
+            scalable_dimension="kafka:broker-storage:VolumeSize",
+            resource_id=cluster.arn,
+            min_capacity=1,
+            max_capacity=config.max_storage_gib,
+            opts=child,
+        )
+        aws.appautoscaling.Policy(
+            f"{name}-storage-policy",
+            policy_type="TargetTrackingScaling",
+            service_namespace=storage_target.service_namespace,
+            scalable_dimension=storage_target.scalable_dimension,
+            resource_id=storage_target.resource_id,
+            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=60,
+                predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="KafkaBrokerStorageUtilization",
+                ),
+                # MSK cannot shrink volumes.
+                disable_scale_in=True,
+            ),
+            opts=child,
         )
 
         self.cluster_arn = cluster.arn

@@ -6,7 +6,8 @@ own, built by the same component.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
@@ -36,6 +37,9 @@ class PlatformArgs:
     addons: AddonsConfig
     kafka: Optional[KafkaClusterConfig]
     protect: bool
+    # Provider default tags do not reach instances launched from a launch template;
+    # the node group repeats them there.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class Platform(pulumi.ComponentResource):
@@ -62,6 +66,7 @@ class Platform(pulumi.ComponentResource):
                 vpc_id=network.vpc_id,
                 private_subnet_ids=network.private_subnet_ids,
                 protect=args.protect,
+                tags=args.tags,
             ),
             child,
         )

@@ -16,16 +16,14 @@ from .platform import Platform, PlatformArgs
 MANAGED_BY_TAG = {"managed-by": "pulumi", "app": "datafly-signal"}
 
 
+def stack_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {**MANAGED_BY_TAG, "pulumi-stack": pulumi.get_stack(), **tags}
+
+
 def aws_provider(name: str, region: str, tags: dict[str, str]) -> aws.Provider:
     """The stack's one AWS provider. Its default tags reach every AWS resource, so cost
     allocation and ownership never depend on each resource remembering them."""
-    return aws.Provider(
-        name,
-        region=region,
-        default_tags=aws.ProviderDefaultTagsArgs(
-            tags={**MANAGED_BY_TAG, "pulumi-stack": pulumi.get_stack(), **tags}
-        ),
-    )
+    return aws.Provider(name, region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
 
 
 def deploy(config: StackConfig) -> dict[str, Any]:
@@ -36,7 +34,8 @@ def deploy(config: StackConfig) -> dict[str, Any]:
 
 
 def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
-    provider = aws_provider("aws", region, {"environment": platform.environment, **platform.tags})
+    tags = stack_tags({"environment": platform.environment, **platform.tags})
+    provider = aws_provider("aws", region, tags)
     shared = Platform(
         platform.environment,
         PlatformArgs(
@@ -47,6 +46,7 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
             addons=platform.addons,
             kafka=platform.kafka if platform.kafka.enabled else None,
             protect=platform.protect,
+            tags=tags,
         ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
@@ -54,7 +54,8 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
 
 
 def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
-    provider = aws_provider("aws", region, {"customer": tenant.name, **tenant.tags})
+    tags = stack_tags({"customer": tenant.name, **tenant.tags})
+    provider = aws_provider("aws", region, tags)
     aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     outputs: dict[str, Any] = {"customer": tenant.name}
     kubernetes = None
@@ -72,6 +73,7 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
                 addons=dedicated.addons,
                 kafka=None,
                 protect=tenant.protect,
+                tags=tags,
             ),
             aws_opts,
         )

@@ -187,8 +187,19 @@ class KafkaClusterConfig(Model):
         "kafka.m7g.large", pattern=r"^kafka\.[a-z0-9]+\.[a-z0-9]+$", description="Broker instance type."
     )
     brokers_per_az: int = Field(1, ge=1, le=10, description="Brokers in each availability zone.")
-    storage_gib: int = Field(100, ge=1, le=16384, description="EBS storage per broker, GiB.")
+    storage_gib: int = Field(100, ge=1, le=16384, description="EBS storage per broker at creation, GiB.")
+    max_storage_gib: int = Field(
+        1000, ge=1, le=16384, description="Storage autoscaling ceiling per broker, GiB."
+    )
     log_retention_days: LogRetentionDays = Field(30, description="Broker log retention, days.")
+
+    @model_validator(mode="after")
+    def _storage(self) -> "KafkaClusterConfig":
+        if self.max_storage_gib < self.storage_gib:
+            raise _field_error(
+                "maxStorageGib", self.max_storage_gib, f"must be at least storageGib {self.storage_gib}"
+            )
+        return self
 
 
 # ---------------------------------------------------------------------------

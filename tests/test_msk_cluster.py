@@ -3,6 +3,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -90,6 +91,8 @@ def test_children_named_and_parented_with_explicit_provider(default_plan: PlanRu
         (LOG_GROUP, "kafka-broker-logs"),
         (CONFIGURATION, "kafka-config"),
         (CLUSTER, "kafka-cluster"),
+        ("aws:appautoscaling/target:Target", "kafka-storage-target"),
+        ("aws:appautoscaling/policy:Policy", "kafka-storage-policy"),
     ])
     for resource in children_of(default_plan, component):
         assert resource.provider is not None and resource.provider.endswith("pulumi:providers:aws::aws")
@@ -113,7 +116,7 @@ def test_cluster_settings(default_plan: PlanRun) -> None:
     sg = one(default_plan, SG, "kafka-brokers")
     assert cluster.inputs["clusterName"] == "datafly-prod"
     assert cluster.inputs["kafkaVersion"] == "3.8.x"
-    assert cluster.inputs["enhancedMonitoring"] == "DEFAULT"
+    assert cluster.inputs["enhancedMonitoring"] == "PER_TOPIC_PER_PARTITION"
     assert cluster.inputs["brokerNodeGroupInfo"] == {
         "instanceType": "kafka.m7g.large",
         "clientSubnets": SUBNETS,
@@ -121,7 +124,30 @@ def test_cluster_settings(default_plan: PlanRun) -> None:
         "storageInfo": {"ebsStorageInfo": {"volumeSize": 100}},
     }
     assert sg.urn in cluster.dependencies
-    assert cluster.ignore_changes == []
+    # Storage autoscaling owns the volume size after creation.
+    assert cluster.ignore_changes == ["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"]
+
+
+def test_storage_autoscaling_up_to_the_ceiling(default_plan: PlanRun) -> None:
+    cluster = one(default_plan, CLUSTER, "kafka-cluster")
+    target = one(default_plan, "aws:appautoscaling/target:Target", "kafka-storage-target")
+    policy = one(default_plan, "aws:appautoscaling/policy:Policy", "kafka-storage-policy")
+    assert {k: target.inputs[k] for k in ("serviceNamespace", "scalableDimension", "minCapacity", "maxCapacity")} == {
+        "serviceNamespace": "kafka", "scalableDimension": "kafka:broker-storage:VolumeSize",
+        "minCapacity": 1, "maxCapacity": 1000,
+    }
+    assert cluster.urn in target.dependencies
+    assert policy.inputs["policyType"] == "TargetTrackingScaling"
+    assert policy.inputs["targetTrackingScalingPolicyConfiguration"] == {
+        "targetValue": 60,
+        "predefinedMetricSpecification": {"predefinedMetricType": "KafkaBrokerStorageUtilization"},
+        "disableScaleIn": True,
+    }
+
+
+def test_storage_ceiling_below_initial_size_is_a_config_error() -> None:
+    with pytest.raises(pydantic.ValidationError, match="must be at least storageGib 500"):
+        KafkaClusterConfig.model_validate({"storageGib": 500, "maxStorageGib": 100})
 
 
 def test_tls_only_in_cluster_encryption_and_iam_only_auth(default_plan: PlanRun) -> None:
