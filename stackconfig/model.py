@@ -418,7 +418,20 @@ class ServiceAutoscaling(Model):
         return self
 
 
+class PrometheusScaling(Model):
+    lag_metric_name: str = Field(
+        "kafka_consumergroup_lag",
+        pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
+        description="External metric (via a Prometheus adapter) carrying consumer lag per group.",
+    )
+
+
 class Autoscaling(Model):
+    metrics_provider: Literal["keda", "prometheus", "none"] = Field(
+        "keda",
+        description="`keda` ScaledObjects, `prometheus` HPAs on CPU and an external lag metric, or `none` (fixed replicas).",
+    )
+    prometheus: PrometheusScaling = Field(default_factory=PrometheusScaling)
     polling_interval: int = Field(15, ge=5, le=300, description="KEDA polling interval, seconds.")
     cooldown_period: int = Field(60, ge=0, le=3600, description="KEDA cooldown period, seconds.")
     ingestion_gateway: ServiceAutoscaling
@@ -471,6 +484,10 @@ class IngressTls(Model):
 
 class IngressConfig(Model):
     class_name: Literal["alb", "nginx"] = Field("alb", description="Ingress class.")
+    route53_zone_id: Optional[str] = Field(
+        None, pattern=r"^Z[A-Z0-9]{1,31}$",
+        description="Hosted zone for the hosts: the stack then issues a DNS-validated ACM certificate and alias records.",
+    )
     scheme: Literal["internet-facing", "internal"] = Field(
         "internet-facing", description="ALB scheme (browsers post events to the data host)."
     )
@@ -479,7 +496,7 @@ class IngressConfig(Model):
 
     @model_validator(mode="after")
     def _tls_for_class(self) -> "IngressConfig":
-        if self.class_name == "nginx" and self.secret_name_missing():
+        if self.class_name == "nginx" and self.tls.secret_name is None:
             raise _field_error(
                 "tls.secretName", None, "required when className is nginx (TLS for all hosts)"
             )
@@ -488,10 +505,29 @@ class IngressConfig(Model):
                 "tls.secretName", self.tls.secret_name,
                 "only for className nginx; the ALB terminates TLS with ACM certificates",
             )
+        if self.route53_zone_id is not None and (self.class_name != "alb" or self.tls.certificate_arns):
+            raise _field_error(
+                "route53ZoneId", self.route53_zone_id,
+                "issues the ALB's certificate itself: only with className alb and no tls.certificateArns",
+            )
         return self
 
-    def secret_name_missing(self) -> bool:
-        return self.tls.secret_name is None
+
+class MigrationsConfig(Model):
+    """The database migrations Job that runs before every release's Deployments."""
+
+    image: Optional[str] = Field(
+        None, description="Image to run; default the management-api image of the release."
+    )
+    command: list[str] = Field(
+        default_factory=lambda: ["migrate"], min_length=1, description="Container command."
+    )
+    args: list[str] = Field(default_factory=lambda: ["up"], description="Container arguments.")
+    backoff_limit: int = Field(2, ge=0, le=10, description="Retries before the Job fails.")
+    active_deadline_seconds: int = Field(900, ge=60, le=86400, description="Time limit for the Job.")
+    ttl_seconds_after_finished: int = Field(
+        86400, ge=0, le=604800, description="How long a finished Job is kept."
+    )
 
 
 class PlatformReference(Model):
@@ -558,13 +594,30 @@ class RedisConfig(Model):
 
 
 class ExistingSecrets(Model):
-    secret_arn: SecretArn = Field(
-        description="Secrets Manager secret holding JWT_SECRET, ENCRYPTION_KEY and vendor credentials."
+    """Secrets the customer already manages (the Helm chart's `existingSecret`)."""
+
+    secret_arn: Optional[SecretArn] = Field(
+        None,
+        description="Secrets Manager secret with the app keys (JWT_SECRET, ENCRYPTION_KEY, ...), synced by External Secrets.",
     )
-    kms_key_arn: Optional[KmsKeyArn] = Field(None, description="KMS key that encrypts it.")
+    kms_key_arn: Optional[KmsKeyArn] = Field(None, description="KMS key that encrypts `secretArn`.")
+    kubernetes_secret: Optional[DnsLabel] = Field(
+        None, description="A Kubernetes Secret in the customer's namespace the services read directly."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ExistingSecrets":
+        if (self.secret_arn is None) == (self.kubernetes_secret is None):
+            raise _field_error("secretArn", self.secret_arn, "set exactly one of secretArn or kubernetesSecret")
+        if self.kms_key_arn is not None and self.secret_arn is None:
+            raise _field_error("kmsKeyArn", self.kms_key_arn, "only with secretArn")
+        return self
 
 
 class SecretsConfig(Model):
+    refresh_interval: str = Field(
+        "1h", pattern=r"^([0-9]+(s|m|h))+$", description="How often External Secrets re-reads Secrets Manager."
+    )
     existing: Optional[ExistingSecrets] = Field(
         None, description="Use a secret the customer already manages; nothing is generated."
     )
@@ -610,9 +663,7 @@ class TenantConfig(Model):
     services: Services = Field(default_factory=lambda: Services.model_validate({}))
     ingress: IngressConfig = Field(default_factory=IngressConfig)
     autoscaling: Autoscaling = Field(default_factory=lambda: Autoscaling.model_validate({}))
-    metrics_provider: Literal["keda", "prometheus"] = Field(
-        "keda", description="Autoscaling metrics pipeline."
-    )
+    migrations: MigrationsConfig = Field(default_factory=MigrationsConfig)
 
     @model_validator(mode="after")
     def _cluster_source(self) -> "TenantConfig":
@@ -628,7 +679,8 @@ class TenantConfig(Model):
         for key in SERVICE_DEFAULTS:
             scaling: ServiceAutoscaling = getattr(self.autoscaling, _snake(key))
             service: ServiceConfig = getattr(self.services, _snake(key))
-            if scaling.enabled and not scaling.min_replicas <= service.replicas <= scaling.max_replicas:
+            autoscaled = scaling.enabled and self.autoscaling.metrics_provider != "none"
+            if autoscaled and not scaling.min_replicas <= service.replicas <= scaling.max_replicas:
                 raise _field_error(
                     f"services.{key}.replicas", service.replicas,
                     f"must lie within autoscaling.{key} minReplicas {scaling.min_replicas} "

@@ -217,7 +217,7 @@ json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.f
 json_value = st.recursive(json_leaf, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=12)
 known_keys = st.sampled_from(["name", "domain", "platform", "image", "services", "autoscaling", "ingress",
-                              "postgres", "redis", "kafka", "secrets", "dedicatedCluster", "metricsProvider"])
+                              "postgres", "redis", "kafka", "secrets", "dedicatedCluster", "migrations"])
 
 
 @st.composite
