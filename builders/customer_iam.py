@@ -1,0 +1,72 @@
+"""IAM policy documents for one customer's workloads, as plain dicts.
+
+Every statement names exact resources: a customer's roles must never reach another
+customer's secrets, keys or topics, so there is no `Resource: "*"` and no wildcard
+action anywhere here (the only wildcard is the Kafka topic pattern, confined to the
+customer's prefix by builders.msk).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from .iam import POLICY_VERSION
+from .msk import kafka_client_policy
+
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+
+
+def secrets_reader_policy(secret_arns: Sequence[str], kms_key_arns: Sequence[str], region: str) -> dict[str, Any]:
+    """Read exactly these secrets, and decrypt with exactly these keys only when
+    Secrets Manager asks on the caller's behalf (`kms:ViaService`), so the role cannot
+    use the customer key to decrypt anything else directly.
+
+    `kms_key_arns` may be empty: a secret encrypted with the AWS managed
+    `aws/secretsmanager` key needs no IAM grant on the key."""
+    if not secret_arns:
+        raise ValueError("a secrets reader needs at least one secret ARN")
+    if not _REGION.match(region):
+        raise ValueError(f"not an AWS region: {region!r}")
+    for arn in secret_arns:
+        if not _SECRET_ARN.match(arn):
+            raise ValueError(f"not a full Secrets Manager secret ARN (no wildcards): {arn!r}")
+    for arn in kms_key_arns:
+        if not _KMS_KEY_ARN.match(arn):
+            raise ValueError(f"not a KMS key ARN (aliases and wildcards are refused): {arn!r}")
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            "Resource": sorted(set(secret_arns)),
+        }
+    ]
+    if kms_key_arns:
+        statements.append(
+            {
+                "Sid": "DecryptSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": sorted(set(kms_key_arns)),
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            }
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def customer_topic_prefix(customer: str) -> str:
+    """Topics and consumer groups of `customer` on a shared cluster: `<customer>.`"""
+    return f"{customer}."
+
+
+def customer_kafka_policy(
+    customer: str, cluster_arn: str, mode: Literal["shared", "dedicated"]
+) -> dict[str, Any]:
+    """The customer's Kafka client policy: confined to its topic prefix on the
+    platform's shared cluster, the whole cluster when the cluster is its own."""
+    prefix = customer_topic_prefix(customer) if mode == "shared" else None
+    return kafka_client_policy(cluster_arn, prefix)

@@ -1,0 +1,204 @@
+"""A customer's PostgreSQL database: RDS, private, TLS-only, encrypted with the
+customer key, with an RDS-managed master password (no password in program or state)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from builders.data_stores import (
+    POSTGRES_PORT,
+    data_store_identifier,
+    final_snapshot_identifier,
+    postgres_parameter_group_family,
+    postgres_parameters,
+)
+from stackconfig.model import PostgresConfig
+
+MASTER_USERNAME = "datafly_admin"
+# Performance Insights' free retention tier, in days.
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
+LOG_EXPORTS = ["postgresql", "upgrade"]
+# No config key for it yet (wanted: postgres.logRetentionDays); a month of slow-query
+# and connection logs covers an incident review without keeping them forever.
+LOG_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    customer: str
+    config: PostgresConfig
+    vpc_id: pulumi.Input[str]
+    # Private subnets in at least two AZs (an RDS subnet group requires two).
+    subnet_ids: pulumi.Input[Sequence[str]]
+    # The only security group allowed to connect (the cluster's node/pod group).
+    client_security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    protect: bool
+
+
+class Postgres(pulumi.ComponentResource):
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    master_user_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    instance_id: pulumi.Output[str]
+    identifier: str
+
+    def __init__(self, name: str, args: PostgresArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("datafly:data:Postgres", name, None, opts)
+        config = args.config
+        identifier = data_store_identifier(args.customer)
+        child = pulumi.ResourceOptions(parent=self)
+
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            description=f"Private subnets of {identifier}",
+            opts=child,
+        )
+
+        # The rule lives outside the group so that changing the client never touches
+        # the group the instance is attached to. No egress rules: the database only
+        # answers connections.
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"RDS {identifier}: PostgreSQL from the customer's workloads only",
+            tags={"Name": f"{identifier}-postgres"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-ingress-clients",
+            security_group_id=security_group.id,
+            referenced_security_group_id=args.client_security_group_id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description="PostgreSQL (TLS) from the customer's workloads",
+            opts=child,
+        )
+
+        # Auto-named: a major version upgrade needs a group of the new family, which
+        # must exist before the instance switches to it (create-before-delete).
+        parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=postgres_parameter_group_family(config.engine_version),
+            description=f"{identifier}: TLS only, slow-query and connection logging",
+            parameters=[aws.rds.ParameterGroupParameterArgs(**p) for p in postgres_parameters(config.engine_version)],
+            opts=child,
+        )
+
+        # These inputs replace the instance (a new, empty database): engine,
+        # identifier, username, db_name, storage_encrypted and kms_key_id. `protect`
+        # turns such a plan into an error. The snapshot suffix below is keyed on the
+        # same inputs, so each instance generation gets its own final snapshot name.
+        replace_keys: dict[str, pulumi.Input[str]] = {
+            "engine": "postgres",
+            "identifier": identifier,
+            "username": MASTER_USERNAME,
+            "dbName": config.database_name,
+            "storageEncrypted": "true",
+            "kmsKeyId": args.kms_key_arn,
+        }
+        # Why a RandomId rather than the instance's own resource id: the final snapshot
+        # name is an input of the instance, so it cannot depend on the instance's
+        # outputs. Keyed on the replace-triggering inputs, the suffix is re-rolled
+        # exactly when a new instance is created (destroy/up or replace), while the
+        # deleted instance keeps the name recorded in its state.
+        generation = random.RandomId(
+            f"{name}-snapshot-suffix",
+            byte_length=4,
+            keepers=replace_keys,
+            opts=child,
+        )
+        stack = pulumi.get_stack()
+        snapshot_name = generation.hex.apply(
+            lambda suffix: final_snapshot_identifier(args.customer, stack, "postgres", suffix)
+        )
+
+        # RDS creates the export log groups itself, with no expiry, if they do not
+        # exist yet; creating them first (and making the instance wait) sets retention.
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-logs-{export}",
+                name=f"/aws/rds/instance/{identifier}/{export}",
+                retention_in_days=LOG_RETENTION_DAYS,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            for export in LOG_EXPORTS
+        ]
+
+        instance = aws.rds.Instance(
+            f"{name}-instance",
+            identifier=identifier,
+            engine="postgres",
+            # A major version ("16") lets RDS pick the current minor and auto minor
+            # upgrades move it without a diff; a full version pins it.
+            engine_version=config.engine_version,
+            # Only reachable by editing engineVersion in config; with apply_immediately
+            # off it still waits for the maintenance window.
+            allow_major_version_upgrade=True,
+            auto_minor_version_upgrade=True,
+            instance_class=config.instance_class,
+            allocated_storage=config.allocated_storage_gib,
+            max_allocated_storage=config.max_allocated_storage_gib,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            db_name=config.database_name,
+            username=MASTER_USERNAME,
+            # RDS generates and rotates the master password in Secrets Manager,
+            # encrypted with the customer key; no password input exists anywhere.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=args.kms_key_arn,
+            port=POSTGRES_PORT,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            parameter_group_name=parameter_group.name,
+            publicly_accessible=False,
+            multi_az=config.multi_az,
+            backup_retention_period=config.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            # Automated backups survive an (intended) deletion until they expire.
+            delete_automated_backups=False,
+            deletion_protection=args.protect,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=snapshot_name,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=args.kms_key_arn,
+            performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            # Changes that need a restart (instance class, parameters) wait for the
+            # maintenance window instead of bouncing production mid-day.
+            apply_immediately=False,
+            tags={"datafly:customer": args.customer},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+        )
+
+        self.identifier = identifier
+        self.address = instance.address
+        self.port = instance.port
+        self.master_user_secret_arn = instance.master_user_secrets.apply(_master_secret_arn)
+        self.security_group_id = security_group.id
+        self.instance_id = instance.id
+        self.register_outputs(
+            {
+                "address": self.address,
+                "port": self.port,
+                "masterUserSecretArn": self.master_user_secret_arn,
+                "securityGroupId": self.security_group_id,
+                "instanceId": self.instance_id,
+            }
+        )
+
+
+def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
+    if not secrets or not secrets[0].secret_arn:
+        raise ValueError("RDS reported no managed master user secret")
+    return secrets[0].secret_arn
