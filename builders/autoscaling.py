@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pulumi import Input
+
 from stackconfig.model import TenantConfig
 
 from .labels import common_labels
@@ -62,7 +64,7 @@ def _check(config: TenantConfig, svc: ServiceSpec, *, keda: bool) -> None:
         )
 
 
-def scaled_object(config: TenantConfig, svc: ServiceSpec, *, kafka_bootstrap: str,
+def scaled_object(config: TenantConfig, svc: ServiceSpec, *, kafka_bootstrap: Input[str],
                   kafka_topic_prefix: str, region: str) -> dict[str, Any]:
     _check(config, svc, keda=True)
     scaling = autoscaling_config(config, svc.key)
@@ -109,18 +111,42 @@ def scaled_object(config: TenantConfig, svc: ServiceSpec, *, kafka_bootstrap: st
     }
 
 
-def trigger_authentication(config: TenantConfig) -> dict[str, Any]:
+def trigger_authentication(config: TenantConfig, keda_role_arn: Input[str]) -> dict[str, Any]:
+    """KEDA's operator assumes the customer's own lag-reader role (read-only on the
+    customer's topic prefix), so one customer's ScaledObjects can never read another's
+    lag. https://keda.sh/docs/2.20/authentication-providers/aws/"""
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "TriggerAuthentication",
         "metadata": _meta(config, KAFKA_TRIGGER_AUTH, "autoscaling"),
-        "spec": {"podIdentity": {"provider": "aws", "identityOwner": "workload"}},
+        "spec": {"podIdentity": {"provider": "aws", "roleArn": keda_role_arn}},
     }
 
 
-def horizontal_pod_autoscaler(config: TenantConfig, svc: ServiceSpec) -> dict[str, Any]:
+def horizontal_pod_autoscaler(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) -> dict[str, Any]:
     _check(config, svc, keda=False)
     scaling = autoscaling_config(config, svc.key)
+    metrics: list[dict[str, Any]] = [{
+        "type": "Resource",
+        "resource": {
+            "name": "cpu",
+            "target": {"type": "Utilization", "averageUtilization": scaling.target_cpu_utilization_percentage},
+        },
+    }]
+    group = consumer_group(kafka_topic_prefix, svc.key)
+    if scaling.lag_threshold is not None and group is not None:
+        # Consumer lag as an External metric served by a Prometheus adapter (which the
+        # platform does not install: the pipeline is the customer's choice here).
+        metrics.append({
+            "type": "External",
+            "external": {
+                "metric": {
+                    "name": config.autoscaling.prometheus.lag_metric_name,
+                    "selector": {"matchLabels": {"consumergroup": group}},
+                },
+                "target": {"type": "AverageValue", "averageValue": str(scaling.lag_threshold)},
+            },
+        })
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -129,27 +155,18 @@ def horizontal_pod_autoscaler(config: TenantConfig, svc: ServiceSpec) -> dict[st
             "scaleTargetRef": _target(svc),
             "minReplicas": scaling.min_replicas,
             "maxReplicas": scaling.max_replicas,
-            "metrics": [{
-                "type": "Resource",
-                "resource": {
-                    "name": "cpu",
-                    "target": {
-                        "type": "Utilization",
-                        "averageUtilization": scaling.target_cpu_utilization_percentage,
-                    },
-                },
-            }],
+            "metrics": metrics,
         },
     }
 
 
-def autoscalers(config: TenantConfig, *, kafka_bootstrap: str, kafka_topic_prefix: str,
-                region: str) -> list[dict[str, Any]]:
+def autoscalers(config: TenantConfig, *, kafka_bootstrap: Input[str], kafka_topic_prefix: str,
+                region: str, keda_role_arn: Input[str]) -> list[dict[str, Any]]:
     """The TriggerAuthentication (when a lag trigger needs it) then one autoscaler per
     autoscaled service, in catalogue order."""
     services = autoscaled(config)
     if config.autoscaling.metrics_provider == "prometheus":
-        return [horizontal_pod_autoscaler(config, svc) for svc in services]
+        return [horizontal_pod_autoscaler(config, svc, kafka_topic_prefix) for svc in services]
     objects = [
         scaled_object(config, svc, kafka_bootstrap=kafka_bootstrap,
                       kafka_topic_prefix=kafka_topic_prefix, region=region)
@@ -158,4 +175,4 @@ def autoscalers(config: TenantConfig, *, kafka_bootstrap: str, kafka_topic_prefi
     uses_kafka = any(
         t["type"] == "kafka" for obj in objects for t in obj["spec"]["triggers"]
     )
-    return ([trigger_authentication(config)] if uses_kafka else []) + objects
+    return ([trigger_authentication(config, keda_role_arn)] if uses_kafka else []) + objects

@@ -91,6 +91,10 @@ KUBE_SYSTEM = "kube-system"
 
 AWS_LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 EXTERNAL_SECRETS_SERVICE_ACCOUNT = "external-secrets"
+# The KEDA chart's default operator service account (`serviceAccount.operator.name`,
+# kedacore/charts keda/README.md); the operator's IRSA trust policy names it, so the
+# values leave it at the default rather than risk a rename the trust does not follow.
+KEDA_OPERATOR_SERVICE_ACCOUNT = "keda-operator"
 INGRESS_NGINX_CLASS = "nginx"
 ALB_INGRESS_CLASS = "alb"
 
@@ -131,11 +135,17 @@ _PDB_MIN_ONE = {"minAvailable": 1}
 # ---------------------------------------------------------------------------
 
 
-def keda_values() -> dict[str, Any]:
+def keda_values(operator_role_arn: str) -> dict[str, Any]:
     """Two replicas per KEDA deployment: only one operator is leader and only one metrics
     adapter serves, but a second copy turns a node loss into a failover instead of every
     ScaledObject (and, through the `external.metrics.k8s.io` APIService, every HPA on
-    external metrics) stalling until rescheduling."""
+    external metrics) stalling until rescheduling.
+
+    `operator_role_arn` is the operator's IRSA role; the chart writes it as the
+    `eks.amazonaws.com/role-arn` annotation on the `keda-operator` service account
+    (kedacore/charts `keda/templates/manager/serviceaccount.yaml`). Only the operator
+    queries scalers (the metrics adapter asks the operator over gRPC), so only its
+    service account carries an AWS identity."""
     components = ("operator", "metricServer", "webhooks")
     return {
         "crds": {"install": True},
@@ -163,9 +173,10 @@ def keda_values() -> dict[str, Any]:
         # No Prometheus in the platform; exposing scrape endpoints nobody reads only
         # widens what a pod in the cluster can reach.
         "prometheus": {c: {"enabled": False} for c in components},
-        # The operator itself gets no AWS identity: scalers authenticate as the tenant's
-        # workload, through the tenant's TriggerAuthentication.
-        "podIdentity": {"aws": {"irsa": {"enabled": False}}},
+        # The operator's own role can do nothing but assume the per-customer
+        # `datafly-keda-<customer>` roles; a customer's TriggerAuthentication names its
+        # role in `podIdentity.roleArn` and the operator assumes it for that scaler.
+        "podIdentity": {"aws": {"irsa": {"enabled": True, "roleArn": operator_role_arn}}},
     }
 
 

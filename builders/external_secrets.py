@@ -4,28 +4,28 @@ the namespace (external-secrets.io/v1, the only version ESO 2.x serves).
 Secret values never pass through Pulumi: the program names secrets by ARN, and the
 External Secrets controller reads them with the namespace's own IRSA role.
 
-Layout of the customer secret (`secret_arn`, a JSON object): JWT_SECRET,
-ENCRYPTION_KEY and the connection URLs DATABASE_URL, REDIS_URL and KAFKA_BROKERS,
-written there by the data-plane code that creates the stores; each becomes the key of
-the same name in the `datafly-secrets` Kubernetes Secret the services read.
-The RDS-managed master secret (`rds_master_secret_arn`, JSON with `username` and
-`password`) is synced separately into `database-master`, for administration only.
+The `datafly-secrets` Secret the services read is templated by the controller from:
+the RDS-managed master secret (`username`, `password` — rotated by RDS, so the URL is
+rebuilt on every refresh instead of going stale), the Redis AUTH token, and the
+customer's app secret (`JWT_SECRET`, `ENCRYPTION_KEY`); endpoints and brokers are not
+secret and are written into the templates by the program.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from pulumi import Input
 
 from stackconfig.model import TenantConfig
 
 from .labels import common_labels
 from .namespace import namespace_name
-from .services import APP_SECRET_NAME, SECRET_ENV_NAMES
+from .services import APP_SECRET_NAME, app_secret_name
 
 SECRET_STORE_NAME = "customer-secrets"
 SECRET_STORE_SERVICE_ACCOUNT = "external-secrets"
-DATABASE_MASTER_SECRET = "database-master"
-REFRESH_INTERVAL = "1h"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
@@ -37,7 +37,7 @@ def _meta(config: TenantConfig, name: str) -> dict[str, Any]:
     }
 
 
-def secret_store_service_account(config: TenantConfig, secret_store_role_arn: str) -> dict[str, Any]:
+def secret_store_service_account(config: TenantConfig, secret_store_role_arn: Input[str]) -> dict[str, Any]:
     meta = _meta(config, SECRET_STORE_SERVICE_ACCOUNT)
     meta["annotations"] = {IRSA_ANNOTATION: secret_store_role_arn}
     return {
@@ -67,43 +67,70 @@ def secret_store(config: TenantConfig, region: str) -> dict[str, Any]:
     }
 
 
-def _external_secret(config: TenantConfig, name: str, data: list[dict[str, Any]]) -> dict[str, Any]:
+def _entry(secret_key: str, remote_key: Input[str], prop: str) -> dict[str, Any]:
+    return {"secretKey": secret_key, "remoteRef": {"key": remote_key, "property": prop}}
+
+
+def connection_templates(
+    *, database_host: str, database_port: int, database_name: str, redis_host: str, redis_port: int,
+    kafka_brokers: str,
+) -> dict[str, str]:
+    """The Secret's keys as ESO (engine v2, Go templates) renders them. Credentials are
+    URL-escaped: RDS-generated passwords may contain characters that break a URL."""
+    return {
+        "DATABASE_URL": (
+            "postgresql://{{ .db_username | urlquery }}:{{ .db_password | urlquery }}"
+            f"@{database_host}:{database_port}/{database_name}?sslmode=require"
+        ),
+        "REDIS_URL": f"rediss://:{{{{ .redis_auth_token | urlquery }}}}@{redis_host}:{redis_port}/0",
+        "KAFKA_BROKERS": kafka_brokers,
+        "JWT_SECRET": "{{ .jwt_secret }}",
+        "ENCRYPTION_KEY": "{{ .encryption_key }}",
+    }
+
+
+def app_external_secret(
+    config: TenantConfig, *, app_secret_arn: Input[str], redis_secret_arn: Input[str],
+    rds_master_secret_arn: Input[str], templates: Input[Mapping[str, str]],
+) -> dict[str, Any]:
     return {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
-        "metadata": _meta(config, name),
+        "metadata": _meta(config, APP_SECRET_NAME),
         "spec": {
-            "refreshInterval": REFRESH_INTERVAL,
+            "refreshInterval": config.secrets.refresh_interval,
             "secretStoreRef": {"name": SECRET_STORE_NAME, "kind": "SecretStore"},
-            "target": {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
-            "data": data,
+            "target": {
+                "name": APP_SECRET_NAME,
+                "creationPolicy": "Owner",
+                # Keep the Secret if the ExternalSecret goes: running pods keep working.
+                "deletionPolicy": "Retain",
+                "template": {"engineVersion": "v2", "type": "Opaque", "data": templates},
+            },
+            "data": [
+                _entry("db_username", rds_master_secret_arn, "username"),
+                _entry("db_password", rds_master_secret_arn, "password"),
+                _entry("redis_auth_token", redis_secret_arn, "REDIS_AUTH_TOKEN"),
+                _entry("jwt_secret", app_secret_arn, "JWT_SECRET"),
+                _entry("encryption_key", app_secret_arn, "ENCRYPTION_KEY"),
+            ],
         },
     }
 
 
-def _entry(secret_key: str, remote_key: str, prop: str) -> dict[str, Any]:
-    return {"secretKey": secret_key, "remoteRef": {"key": remote_key, "property": prop}}
-
-
-def app_external_secret(config: TenantConfig, secret_arn: str) -> dict[str, Any]:
-    return _external_secret(
-        config, APP_SECRET_NAME, [_entry(key, secret_arn, key) for key in SECRET_ENV_NAMES]
-    )
-
-
-def database_master_external_secret(config: TenantConfig, rds_master_secret_arn: str) -> dict[str, Any]:
-    return _external_secret(
-        config, DATABASE_MASTER_SECRET,
-        [_entry(key, rds_master_secret_arn, key) for key in ("username", "password")],
-    )
-
-
-def external_secrets(config: TenantConfig, *, secret_store_role_arn: str, region: str,
-                     secret_arn: str, rds_master_secret_arn: str) -> list[dict[str, Any]]:
-    """ServiceAccount, SecretStore, then the two ExternalSecrets."""
+def external_secrets(
+    config: TenantConfig, *, secret_store_role_arn: Input[str], region: str, app_secret_arn: Input[str],
+    redis_secret_arn: Input[str], rds_master_secret_arn: Input[str], templates: Input[Mapping[str, str]],
+) -> list[dict[str, Any]]:
+    """ServiceAccount, SecretStore and the ExternalSecret; nothing when the services read
+    a Kubernetes Secret the customer manages."""
+    if app_secret_name(config) != APP_SECRET_NAME:
+        return []
     return [
         secret_store_service_account(config, secret_store_role_arn),
         secret_store(config, region),
-        app_external_secret(config, secret_arn),
-        database_master_external_secret(config, rds_master_secret_arn),
+        app_external_secret(
+            config, app_secret_arn=app_secret_arn, redis_secret_arn=redis_secret_arn,
+            rds_master_secret_arn=rds_master_secret_arn, templates=templates,
+        ),
     ]

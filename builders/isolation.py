@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
+from pulumi import Input
+
 from stackconfig.model import TenantConfig
 
 from .labels import common_labels
@@ -237,7 +239,7 @@ def _policy(config: TenantConfig, name: str, pod_selector: dict[str, Any],
     }
 
 
-def _controller_peers(config: TenantConfig, vpc_cidr: str, ingress_nginx_namespace: str) -> list[dict[str, Any]]:
+def _controller_peers(config: TenantConfig, vpc_cidr: Input[str], ingress_nginx_namespace: str) -> list[dict[str, Any]]:
     if config.ingress.class_name == "alb":
         # target-type ip: the ALB connects straight to pod IPs from its VPC addresses
         # (traffic and health checks alike), so there is no pod to select.
@@ -249,11 +251,11 @@ def _pods(config: TenantConfig, svc: ServiceSpec) -> dict[str, Any]:
     return {"matchLabels": selector_labels(config.name, svc.name)}
 
 
-def _vpc_egress(vpc_cidr: str, ports: Iterable[int]) -> dict[str, Any]:
+def _vpc_egress(vpc_cidr: Input[str], ports: Iterable[int]) -> dict[str, Any]:
     return {"to": [{"ipBlock": {"cidr": vpc_cidr}}], "ports": [_port(p) for p in ports]}
 
 
-def _service_policy(config: TenantConfig, svc: ServiceSpec, vpc_cidr: str,
+def _service_policy(config: TenantConfig, svc: ServiceSpec, vpc_cidr: Input[str],
                     ingress_nginx_namespace: str) -> dict[str, Any]:
     ingress: list[dict[str, Any]] = []
     if svc.port is not None:
@@ -286,7 +288,7 @@ def _service_policy(config: TenantConfig, svc: ServiceSpec, vpc_cidr: str,
     return _policy(config, f"allow-{svc.name}", _pods(config, svc), ingress, egress)
 
 
-def network_policies(config: TenantConfig, *, vpc_cidr: str,
+def network_policies(config: TenantConfig, *, vpc_cidr: Input[str],
                      ingress_nginx_namespace: str = INGRESS_NGINX_NAMESPACE) -> list[dict[str, Any]]:
     """Default deny both ways, DNS for everyone, then one allow-list per workload
     (the matrix documented in builders.services).
@@ -315,7 +317,7 @@ def network_policies(config: TenantConfig, *, vpc_cidr: str,
     return policies
 
 
-def isolation(config: TenantConfig, *, vpc_cidr: str,
+def isolation(config: TenantConfig, *, vpc_cidr: Input[str],
               ingress_nginx_namespace: str = INGRESS_NGINX_NAMESPACE) -> list[dict[str, Any]]:
     """ResourceQuota, LimitRange, then the NetworkPolicies."""
     return [

@@ -49,6 +49,15 @@ from stackconfig.model import SERVICE_DEFAULTS, ServiceAutoscaling, ServiceConfi
 # The Kubernetes Secret that External Secrets keeps in sync (builders.external_secrets).
 APP_SECRET_NAME = "datafly-secrets"
 
+
+def app_secret_name(config: TenantConfig) -> str:
+    """The Kubernetes Secret the services read: the one External Secrets writes, or the
+    customer's own (`secrets.existing.kubernetesSecret`)."""
+    existing = config.secrets.existing
+    if existing is not None and existing.kubernetes_secret is not None:
+        return existing.kubernetes_secret
+    return APP_SECRET_NAME
+
 # Non-HTTP workers expose probes on this port (`/healthz/ready`, `/healthz/live` by
 # default, from the service's `probes` config). Probes on every container are a policy
 # requirement; an exec probe would need a shell and tooling in the image.

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from typing import Any, Optional
+
+from pulumi import Input
 
 from stackconfig.model import GatewayServiceConfig, TenantConfig
 
 from .labels import common_labels
 from .namespace import namespace_name
 from .services import (
-    APP_SECRET_NAME,
     CATALOGUE,
     MIGRATIONS_NAME,
     MIGRATIONS_SERVICE_KEY,
     ServiceSpec,
+    app_secret_name,
     consumed_topic,
     consumer_group,
     exposed,
@@ -60,7 +63,7 @@ def _labels(config: TenantConfig, svc: ServiceSpec) -> dict[str, str]:
 
 
 def _metadata(config: TenantConfig, name: str, labels: dict[str, str],
-              annotations: Optional[dict[str, str]] = None) -> dict[str, Any]:
+              annotations: Optional[Mapping[str, Input[str]]] = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": namespace_name(config.name), "labels": labels}
     if annotations:
         meta["annotations"] = annotations
@@ -90,8 +93,8 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
-def _secret_env(name: str) -> dict[str, Any]:
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": APP_SECRET_NAME, "key": name}}}
+def _secret_env(config: TenantConfig, name: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": app_secret_name(config), "key": name}}}
 
 
 def _env(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) -> list[dict[str, Any]]:
@@ -115,7 +118,7 @@ def _env(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) -> lis
             )
     env = [{"name": k, "value": v} for k, v in sorted(cfg.env.items())]
     env += [{"name": k, "value": v} for k, v in program.items()]
-    env += [_secret_env(name) for name in svc.secret_env]
+    env += [_secret_env(config, name) for name in svc.secret_env]
     return env
 
 
@@ -170,9 +173,10 @@ def _topology_spread(selector: dict[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-def service_account(config: TenantConfig, svc: ServiceSpec, aws_role_arn: str) -> dict[str, Any]:
+def service_account(config: TenantConfig, svc: ServiceSpec, aws_role_arns: Mapping[str, Input[str]]) -> dict[str, Any]:
+    """Each AWS-using service has its own role (trusting only its own account)."""
     annotations = (
-        {IRSA_ANNOTATION: aws_role_arn, STS_REGIONAL_ANNOTATION: "true"} if svc.needs_aws else None
+        {IRSA_ANNOTATION: aws_role_arns[svc.key], STS_REGIONAL_ANNOTATION: "true"} if svc.needs_aws else None
     )
     return {
         "apiVersion": "v1",
@@ -253,8 +257,8 @@ def pod_disruption_budget(config: TenantConfig, svc: ServiceSpec) -> Optional[di
     }
 
 
-def service_accounts(config: TenantConfig, aws_role_arn: str) -> list[dict[str, Any]]:
-    return [service_account(config, svc, aws_role_arn) for svc in CATALOGUE]
+def service_accounts(config: TenantConfig, aws_role_arns: Mapping[str, Input[str]]) -> list[dict[str, Any]]:
+    return [service_account(config, svc, aws_role_arns) for svc in CATALOGUE]
 
 
 def deployments(config: TenantConfig, kafka_topic_prefix: str) -> list[dict[str, Any]]:
@@ -269,10 +273,12 @@ def pod_disruption_budgets(config: TenantConfig) -> list[dict[str, Any]]:
     return [pdb for svc in CATALOGUE if (pdb := pod_disruption_budget(config, svc)) is not None]
 
 
-def workloads(config: TenantConfig, *, aws_role_arn: str, kafka_topic_prefix: str) -> list[dict[str, Any]]:
+def workloads(
+    config: TenantConfig, *, aws_role_arns: Mapping[str, Input[str]], kafka_topic_prefix: str
+) -> list[dict[str, Any]]:
     """ServiceAccounts, Deployments, Services and PDBs, in that order."""
     return [
-        *service_accounts(config, aws_role_arn),
+        *service_accounts(config, aws_role_arns),
         *deployments(config, kafka_topic_prefix),
         *services(config),
         *pod_disruption_budgets(config),
@@ -325,7 +331,7 @@ def migrations_job(config: TenantConfig) -> dict[str, Any]:
                         "imagePullPolicy": config.image.pull_policy,
                         "command": list(config.migrations.command),
                         "args": list(config.migrations.args),
-                        "env": [_secret_env("DATABASE_URL")],
+                        "env": [_secret_env(config, "DATABASE_URL")],
                         "resources": {
                             "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
                             "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},

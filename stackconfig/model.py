@@ -248,15 +248,21 @@ AUTOSCALING_DEFAULTS: dict[str, dict[str, Any]] = {
         "enabled": True, "minReplicas": 2, "maxReplicas": 8,
         "lagThreshold": 10000, "activationLagThreshold": 1000,
     },
-    "deliveryWorkers": {"enabled": True, "minReplicas": 2, "maxReplicas": 12},
+    "deliveryWorkers": {
+        "enabled": True, "minReplicas": 2, "maxReplicas": 12,
+        "lagThreshold": 10000, "activationLagThreshold": 1000,
+    },
     "identityHub": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
     "managementApi": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
     "managementUi": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
 }
 
+# The services that consume Kafka topics, and so have a consumer lag to scale on.
+KAFKA_CONSUMERS = ("eventProcessor", "deliveryWorkers")
+
 RESERVED_ENV = frozenset(
     {"DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET", "ENCRYPTION_KEY",
-     "CORS_ORIGINS", "COOKIE_DOMAIN"}
+     "CORS_ORIGINS", "COOKIE_DOMAIN", "KAFKA_TOPIC_PREFIX", "KAFKA_CONSUMER_GROUP", "KAFKA_TOPIC"}
 )
 
 
@@ -676,9 +682,22 @@ class TenantConfig(Model):
                 "kafka.mode", "shared",
                 "a dedicated-cluster customer has no platform MSK to share; use dedicated",
             )
+        provider = self.autoscaling.metrics_provider
         for key in SERVICE_DEFAULTS:
             scaling: ServiceAutoscaling = getattr(self.autoscaling, _snake(key))
             service: ServiceConfig = getattr(self.services, _snake(key))
+            if scaling.lag_threshold is not None and key not in KAFKA_CONSUMERS:
+                raise _field_error(
+                    f"autoscaling.{key}.lagThreshold", scaling.lag_threshold,
+                    "only for services that consume Kafka (" + ", ".join(KAFKA_CONSUMERS) + ")",
+                )
+            if scaling.enabled and scaling.min_replicas == 0 and not (
+                provider == "keda" and scaling.lag_threshold is not None
+            ):
+                raise _field_error(
+                    f"autoscaling.{key}.minReplicas", 0,
+                    "scaling to zero needs a KEDA Kafka lag trigger (CPU cannot wake a service with no pods)",
+                )
             autoscaled = scaling.enabled and self.autoscaling.metrics_provider != "none"
             if autoscaled and not scaling.min_replicas <= service.replicas <= scaling.max_replicas:
                 raise _field_error(

@@ -15,16 +15,21 @@ from hypothesis import strategies as st
 from builders import autoscaling, external_secrets, ingress, isolation, workloads
 from builders.services import CATALOGUE, aws_service_accounts
 from offline.validate import validate_objects
-from stackconfig import load_config
+from stackconfig import ConfigError, load_config
 from stackconfig.model import SERVICE_DEFAULTS, TenantConfig
 
 K8S = "1.35"
-ROLE = "arn:aws:iam::123456789012:role/acme-workloads"
+ROLES = {key: f"arn:aws:iam::123456789012:role/acme-{key}" for key in ("ingestionGateway", "eventProcessor", "deliveryWorkers")}
+KEDA_ROLE = "arn:aws:iam::123456789012:role/datafly-keda-acme"
 ESO_ROLE = "arn:aws:iam::123456789012:role/acme-external-secrets"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/acme-AbCdEf"
 RDS_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0123-XyZ"
 BOOTSTRAP = "b-1.msk.example:9098,b-2.msk.example:9098"
 VPC = "10.0.0.0/16"
+TEMPLATES = external_secrets.connection_templates(
+    database_host="datafly-acme.abc.us-east-1.rds.amazonaws.com", database_port=5432, database_name="datafly",
+    redis_host="master.datafly-acme.abc.use1.cache.amazonaws.com", redis_port=6379, kafka_brokers=BOOTSTRAP,
+)
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 DIGEST = "sha256:" + "ab" * 32
 
@@ -77,14 +82,14 @@ def render_all(config: TenantConfig) -> list[dict[str, Any]]:
     return [
         *isolation.isolation(config, vpc_cidr=VPC),
         *external_secrets.external_secrets(
-            config, secret_store_role_arn=ESO_ROLE, region="us-east-1",
-            secret_arn=SECRET_ARN, rds_master_secret_arn=RDS_SECRET_ARN,
+            config, secret_store_role_arn=ESO_ROLE, region="us-east-1", app_secret_arn=SECRET_ARN,
+            redis_secret_arn=SECRET_ARN, rds_master_secret_arn=RDS_SECRET_ARN, templates=TEMPLATES,
         ),
         workloads.migrations_job(config),
-        *workloads.workloads(config, aws_role_arn=ROLE, kafka_topic_prefix=prefix),
+        *workloads.workloads(config, aws_role_arns=ROLES, kafka_topic_prefix=prefix),
         ingress.ingress(config),
         *autoscaling.autoscalers(
-            config, kafka_bootstrap=BOOTSTRAP, kafka_topic_prefix=prefix, region="us-east-1"
+            config, kafka_bootstrap=BOOTSTRAP, kafka_topic_prefix=prefix, region="us-east-1", keda_role_arn=KEDA_ROLE
         ),
     ]
 
@@ -148,7 +153,6 @@ def test_acme_object_inventory(acme_objs: list[dict[str, Any]]) -> None:
         ("ServiceAccount", "external-secrets"),
         ("SecretStore", "customer-secrets"),
         ("ExternalSecret", "datafly-secrets"),
-        ("ExternalSecret", "database-master"),
         ("Job", workloads.migrations_job_name(tenant(ACME))),
         *[("ServiceAccount", s.name) for s in CATALOGUE],
         *[("Deployment", s.name) for s in CATALOGUE],
@@ -279,8 +283,9 @@ def test_gateway_and_kafka_env(acme_objs: list[dict[str, Any]]) -> None:
 def test_user_env_cannot_override_program_env() -> None:
     data = copy.deepcopy(ACME)
     data["services"]["eventProcessor"]["env"] = {"KAFKA_CONSUMER_GROUP": "other"}
-    with pytest.raises(ValueError, match=r"services\.eventProcessor\.env\.KAFKA_CONSUMER_GROUP"):
-        workloads.deployments(tenant(data), "acme.")
+    # The config refuses it with its key path, before any builder runs.
+    with pytest.raises(ConfigError, match=r"datafly:tenant\.services\.eventProcessor\.env\.KAFKA_CONSUMER_GROUP"):
+        tenant(data)
 
 
 def test_user_env_is_rendered_sorted_first() -> None:
@@ -356,7 +361,7 @@ def test_service_accounts_token_and_irsa_only_for_kafka_clients(acme_objs: list[
         assert pod["automountServiceAccountToken"] is (svc.name in aws)
         if svc.name in aws:
             assert account["metadata"]["annotations"] == {
-                "eks.amazonaws.com/role-arn": ROLE,
+                "eks.amazonaws.com/role-arn": ROLES[svc.key],
                 "eks.amazonaws.com/sts-regional-endpoints": "true",
             }
         else:
@@ -644,7 +649,10 @@ def test_scaled_objects(acme_objs: list[dict[str, Any]]) -> None:
     workers = scaled["delivery-workers"]["spec"]
     assert workers["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "delivery-workers"}
     assert (workers["pollingInterval"], workers["cooldownPeriod"]) == (15, 60)
-    assert workers["triggers"] == [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}]
+    cpu, lag = workers["triggers"]
+    assert cpu == {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}
+    assert (lag["metadata"]["consumerGroup"], lag["metadata"]["topic"]) == ("acme.delivery-workers", "acme.events.processed")
+    assert (lag["metadata"]["lagThreshold"], lag["metadata"]["activationLagThreshold"]) == ("10000", "1000")
 
 
 def test_event_processor_lag_trigger(acme_objs: list[dict[str, Any]]) -> None:
@@ -668,11 +676,11 @@ def test_event_processor_lag_trigger(acme_objs: list[dict[str, Any]]) -> None:
         "authenticationRef": {"name": "kafka-msk-iam", "kind": "TriggerAuthentication"},
     }
     assert by_kind(acme_objs, "TriggerAuthentication")["kafka-msk-iam"]["spec"] == {
-        "podIdentity": {"provider": "aws", "identityOwner": "workload"},
+        "podIdentity": {"provider": "aws", "roleArn": KEDA_ROLE},
     }
 
 
-def test_prometheus_uses_cpu_hpas(globex_objs: list[dict[str, Any]]) -> None:
+def test_prometheus_uses_cpu_and_external_lag_hpas(globex_objs: list[dict[str, Any]]) -> None:
     assert by_kind(globex_objs, "ScaledObject") == {}
     assert by_kind(globex_objs, "TriggerAuthentication") == {}
     hpas = by_kind(globex_objs, "HorizontalPodAutoscaler")
@@ -682,21 +690,40 @@ def test_prometheus_uses_cpu_hpas(globex_objs: list[dict[str, Any]]) -> None:
     assert hpas["event-processor"]["spec"]["metrics"] == [{
         "type": "Resource",
         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+    }, {
+        "type": "External",
+        "external": {
+            "metric": {"name": "kafka_consumergroup_lag",
+                       "selector": {"matchLabels": {"consumergroup": "globex.event-processor"}}},
+            "target": {"type": "AverageValue", "averageValue": "10000"},
+        },
     }]
+    assert [m["type"] for m in hpas["ingestion-gateway"]["spec"]["metrics"]] == ["Resource"]
+
+
+def test_metrics_provider_none_keeps_fixed_replicas() -> None:
+    data = copy.deepcopy(ACME)
+    data["autoscaling"]["metricsProvider"] = "none"
+    objs = render_all(tenant(data))
+    assert [o for o in objs if o["kind"] in ("ScaledObject", "HorizontalPodAutoscaler", "TriggerAuthentication")] == []
+    replicas = {n: d["spec"]["replicas"] for n, d in by_kind(objs, "Deployment").items()}
+    assert replicas == {"ingestion-gateway": 2, "event-processor": 2, "delivery-workers": 3,
+                        "identity-hub": 1, "management-api": 1, "management-ui": 1}
 
 
 def test_lag_threshold_needs_a_consumer() -> None:
     data = copy.deepcopy(ACME)
     data["autoscaling"]["ingestionGateway"] = {"lagThreshold": 500}
-    with pytest.raises(ValueError, match=r"autoscaling\.ingestionGateway\.lagThreshold: got 500"):
-        autoscaling.autoscalers(tenant(data), kafka_bootstrap=BOOTSTRAP, kafka_topic_prefix="acme.", region="us-east-1")
+    with pytest.raises(ConfigError, match=r"datafly:tenant\.autoscaling\.ingestionGateway\.lagThreshold: got 500"):
+        tenant(data)
 
 
 def test_scale_to_zero_needs_a_lag_trigger() -> None:
     data = copy.deepcopy(ACME)
-    data["autoscaling"]["deliveryWorkers"] = {"minReplicas": 0, "maxReplicas": 12}
-    with pytest.raises(ValueError, match=r"autoscaling\.deliveryWorkers\.minReplicas: got 0"):
-        autoscaling.autoscalers(tenant(data), kafka_bootstrap=BOOTSTRAP, kafka_topic_prefix="acme.", region="us-east-1")
+    data["autoscaling"]["ingestionGateway"] = {"minReplicas": 0, "maxReplicas": 12}
+    data["services"]["ingestionGateway"]["replicas"] = 0
+    with pytest.raises(ConfigError, match=r"datafly:tenant\.autoscaling\.ingestionGateway\.minReplicas: got 0"):
+        tenant(data)
 
 
 # ----------------------------------------------------------------- external secrets
@@ -712,19 +739,42 @@ def test_external_secrets(acme_objs: list[dict[str, Any]]) -> None:
         "auth": {"jwt": {"serviceAccountRef": {"name": "external-secrets"}}},
     }}}
     secrets = by_kind(acme_objs, "ExternalSecret")
+    assert list(secrets) == ["datafly-secrets"]
     app = secrets["datafly-secrets"]["spec"]
     assert app["refreshInterval"] == "1h"
     assert app["secretStoreRef"] == {"name": "customer-secrets", "kind": "SecretStore"}
-    assert app["target"]["name"] == "datafly-secrets"
-    assert app["target"]["creationPolicy"] == "Owner"
+    assert app["target"] == {
+        "name": "datafly-secrets", "creationPolicy": "Owner", "deletionPolicy": "Retain",
+        "template": {"engineVersion": "v2", "type": "Opaque", "data": TEMPLATES},
+    }
     assert app["data"] == [
-        {"secretKey": key, "remoteRef": {"key": SECRET_ARN, "property": key}}
-        for key in ("DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "JWT_SECRET", "ENCRYPTION_KEY")
+        {"secretKey": "db_username", "remoteRef": {"key": RDS_SECRET_ARN, "property": "username"}},
+        {"secretKey": "db_password", "remoteRef": {"key": RDS_SECRET_ARN, "property": "password"}},
+        {"secretKey": "redis_auth_token", "remoteRef": {"key": SECRET_ARN, "property": "REDIS_AUTH_TOKEN"}},
+        {"secretKey": "jwt_secret", "remoteRef": {"key": SECRET_ARN, "property": "JWT_SECRET"}},
+        {"secretKey": "encryption_key", "remoteRef": {"key": SECRET_ARN, "property": "ENCRYPTION_KEY"}},
     ]
-    assert secrets["database-master"]["spec"]["data"] == [
-        {"secretKey": key, "remoteRef": {"key": RDS_SECRET_ARN, "property": key}}
-        for key in ("username", "password")
-    ]
+
+
+def test_connection_urls_are_templated_from_the_synced_credentials() -> None:
+    assert TEMPLATES == {
+        "DATABASE_URL": "postgresql://{{ .db_username | urlquery }}:{{ .db_password | urlquery }}"
+                        "@datafly-acme.abc.us-east-1.rds.amazonaws.com:5432/datafly?sslmode=require",
+        "REDIS_URL": "rediss://:{{ .redis_auth_token | urlquery }}@master.datafly-acme.abc.use1.cache.amazonaws.com:6379/0",
+        "KAFKA_BROKERS": BOOTSTRAP,
+        "JWT_SECRET": "{{ .jwt_secret }}",
+        "ENCRYPTION_KEY": "{{ .encryption_key }}",
+    }
+
+
+def test_existing_kubernetes_secret_replaces_the_external_secret() -> None:
+    data = copy.deepcopy(ACME)
+    data["secrets"] = {"existing": {"kubernetesSecret": "acme-app"}}
+    objs = render_all(tenant(data))
+    assert by_kind(objs, "ExternalSecret") == {} and by_kind(objs, "SecretStore") == {}
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for d in by_kind(objs, "Deployment").values()
+            for c in d["spec"]["template"]["spec"]["containers"] for e in c["env"] if "valueFrom" in e}
+    assert refs == {"acme-app"}
 
 
 # --------------------------------------------------------------------- properties
@@ -790,7 +840,9 @@ def test_quota_always_fits_max_replicas(data: dict[str, Any]) -> None:
     assert isolation.parse_quantity(limits["max"]["memory"]) <= isolation.parse_quantity(hard["limits.memory"])
     assert validate_objects([isolation.resource_quota(config), isolation.limit_range(config)], K8S) == []
 
-    scaled = autoscaling.autoscalers(config, kafka_bootstrap=BOOTSTRAP, kafka_topic_prefix="acme.", region="us-east-1")
+    scaled = autoscaling.autoscalers(
+        config, kafka_bootstrap=BOOTSTRAP, kafka_topic_prefix="acme.", region="us-east-1", keda_role_arn=KEDA_ROLE
+    )
     for obj in scaled:
         if obj["kind"] == "ScaledObject":
             assert 1 <= obj["spec"]["minReplicaCount"] <= obj["spec"]["maxReplicaCount"]
