@@ -86,7 +86,17 @@ class Platform(pulumi.ComponentResource):
             on_cluster,
         )
         after_alb = [*eks.ready, alb.release]
-        keda = Keda(f"{name}-keda", KedaArgs(depends_on=after_alb), on_cluster)
+        keda = Keda(
+            f"{name}-keda",
+            KedaArgs(
+                cluster_name=args.cluster_name,
+                oidc_provider_arn=eks.access.oidc_provider_arn,
+                oidc_provider_url=eks.access.oidc_provider_url,
+                depends_on=after_alb,
+            ),
+            on_cluster,
+        )
+        self.keda_operator_role_arn = keda.operator_role_arn
         external_secrets = ExternalSecretsOperator(
             f"{name}-external-secrets", ExternalSecretsOperatorArgs(depends_on=after_alb), on_cluster
         )
@@ -131,6 +141,8 @@ class Platform(pulumi.ComponentResource):
             "vpcCidr": self.vpc_cidr,
             "kubeconfig": self.kubeconfig,
             "ingressClasses": self.ingress_classes,
+            # Customer stacks' `datafly-keda-<customer>` roles trust this principal.
+            "kedaOperatorRoleArn": self.keda_operator_role_arn,
         }
         if self.kafka is not None:
             outputs.update({

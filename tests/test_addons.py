@@ -3,6 +3,7 @@ role and the ordering between releases."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
 
-from builders import charts
+from builders import charts, iam
 from builders.charts import (
     AWS_LOAD_BALANCER_CONTROLLER_CHART,
     EXTERNAL_SECRETS_CHART,
@@ -26,7 +27,7 @@ from builders.iam_policies import AWS_LOAD_BALANCER_CONTROLLER_POLICY_FILE, aws_
 from components.aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
 from components.external_secrets_operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.ingress_nginx import IngressNginx, IngressNginxArgs
-from components.keda import Keda, KedaArgs
+from components.keda import CUSTOMER_ROLE_NAME_PREFIX, Keda, KedaArgs, customer_role_arn_pattern
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from offline.runner import PlanRun, Resource
 from tests.harness import children_of, of_type, one, run
@@ -62,7 +63,16 @@ def _all_addons() -> dict[str, Any]:
         ),
         opts,
     )
-    keda = Keda("keda", KedaArgs(depends_on=[nodes]), opts)
+    keda = Keda(
+        "keda",
+        KedaArgs(
+            cluster_name="datafly-prod",
+            oidc_provider_arn=pulumi.Output.from_input(OIDC_ARN),
+            oidc_provider_url=pulumi.Output.from_input(OIDC_URL),
+            depends_on=[nodes],
+        ),
+        opts,
+    )
     eso = ExternalSecretsOperator("eso", ExternalSecretsOperatorArgs(depends_on=[nodes]), opts)
     metrics = MetricsServer("metrics", MetricsServerArgs(depends_on=[nodes]), opts)
     nginx = IngressNginx("nginx", IngressNginxArgs(replicas=3, depends_on=[nodes, alb.release]), opts)
@@ -73,6 +83,7 @@ def _all_addons() -> dict[str, Any]:
         "esoReleaseId": eso.release.id,
         "metricsReleaseId": metrics.release.id,
         "albRoleArn": alb.role_arn,
+        "kedaOperatorRoleArn": keda.operator_role_arn,
         "vpcId": nodes.id,
     }
 
@@ -148,7 +159,12 @@ def test_pinned_charts(spec: ChartSpec, chart: str, repository: str, version: st
 
 
 @pytest.mark.parametrize("component_type,children", [
-    ("datafly:addons:Keda", {(NAMESPACE, "keda-namespace"), (RELEASE, "keda-release")}),
+    ("datafly:addons:Keda", {
+        (NAMESPACE, "keda-namespace"),
+        ("aws:iam/role:Role", "keda-operator-role"),
+        ("aws:iam/rolePolicy:RolePolicy", "keda-operator-policy"),
+        (RELEASE, "keda-release"),
+    }),
     ("datafly:addons:ExternalSecretsOperator", {(NAMESPACE, "eso-namespace"), (RELEASE, "eso-release")}),
     ("datafly:addons:IngressNginx", {(NAMESPACE, "nginx-namespace"), (RELEASE, "nginx-release")}),
     ("datafly:addons:MetricsServer", {(RELEASE, "metrics-release")}),
@@ -233,7 +249,9 @@ def test_chart_ships_the_vendored_crd_version(directory: str, spec: ChartSpec) -
 
 def test_keda_values(plan: PlanRun) -> None:
     values = _values(plan, "keda-release")
-    assert values == charts.keda_values()
+    role_arn = plan.outputs["kedaOperatorRoleArn"].value
+    assert role_arn.startswith("arn:aws:iam::123456789012:role/keda-operator-role-")
+    assert values == charts.keda_values(operator_role_arn=role_arn)
     assert values["crds"] == {"install": True}
     assert values["prometheus"] == {c: {"enabled": False} for c in ("operator", "metricServer", "webhooks")}
     for component in ("operator", "metricServer", "webhooks"):
@@ -243,7 +261,9 @@ def test_keda_values(plan: PlanRun) -> None:
     assert values["resources"]["operator"] == {
         "requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1000Mi"},
     }
-    assert values["podIdentity"] == {"aws": {"irsa": {"enabled": False}}}
+    # Only the operator's service account gets the role; no other identity is enabled.
+    assert values["podIdentity"] == {"aws": {"irsa": {"enabled": True, "roleArn": role_arn}}}
+    assert [v for _, v in _walk(values) if isinstance(v, str) and ":iam::" in v] == [role_arn]
 
 
 def _walk(value: Any) -> list[tuple[str, Any]]:
@@ -406,3 +426,120 @@ def test_ingress_nginx_depends_on_alb_controller_release(plan: PlanRun) -> None:
 @pytest.mark.parametrize("release", ["keda-release", "eso-release", "metrics-release"])
 def test_other_addons_do_not_wait_for_the_alb_controller(plan: PlanRun, release: str) -> None:
     assert one(plan, RELEASE, "alb-release").urn not in one(plan, RELEASE, release).dependencies
+
+
+# ---------------------------------------------------------------------------
+# KEDA operator IAM: IRSA in, sts:AssumeRole on customer roles out
+# ---------------------------------------------------------------------------
+
+
+def test_keda_operator_irsa_trust_policy(plan: PlanRun) -> None:
+    role = one(plan, "aws:iam/role:Role", "keda-operator-role")
+    assert json.loads(role.inputs["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": OIDC_ARN},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{OIDC_ISSUER}:sub": "system:serviceaccount:keda:keda-operator",
+                f"{OIDC_ISSUER}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    }
+    assert role.inputs["description"] == "KEDA operator of datafly-prod (IRSA, keda/keda-operator)"
+    # Auto-named, so a replacement shows up as a new ARN in every customer stack.
+    assert "name" not in role.inputs
+    assert role.parent == _component(plan, "datafly:addons:Keda").urn
+    assert role.provider is not None and role.provider.endswith("pulumi:providers:aws::aws")
+
+
+def test_keda_operator_inline_policy_only_assumes_customer_roles(plan: PlanRun) -> None:
+    policy = one(plan, "aws:iam/rolePolicy:RolePolicy", "keda-operator-policy")
+    role = one(plan, "aws:iam/role:Role", "keda-operator-role")
+    assert json.loads(policy.inputs["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": "arn:aws:iam::123456789012:role/datafly-keda-*",
+        }],
+    }
+    assert policy.inputs["role"] == plan.outputs["kedaOperatorRoleArn"].value.rsplit("/", 1)[1]
+    assert role.urn in policy.dependencies
+    assert policy.parent == _component(plan, "datafly:addons:Keda").urn
+    assert policy.provider is not None and policy.provider.endswith("pulumi:providers:aws::aws")
+
+
+def test_keda_release_depends_on_operator_policy(plan: PlanRun) -> None:
+    release = one(plan, RELEASE, "keda-release")
+    assert one(plan, "aws:iam/rolePolicy:RolePolicy", "keda-operator-policy").urn in release.dependencies
+    assert one(plan, "aws:iam/role:Role", "keda-operator-role").urn in release.dependencies
+
+
+@pytest.mark.parametrize("oidc_arn,pattern", [
+    (OIDC_ARN, "arn:aws:iam::123456789012:role/datafly-keda-*"),
+    ("arn:aws-cn:iam::210987654321:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/AB",
+     "arn:aws-cn:iam::210987654321:role/datafly-keda-*"),
+    ("arn:aws-us-gov:iam::111122223333:oidc-provider/oidc.eks.us-gov-west-1.amazonaws.com/id/AB",
+     "arn:aws-us-gov:iam::111122223333:role/datafly-keda-*"),
+])
+def test_customer_role_arn_pattern_follows_the_oidc_provider(oidc_arn: str, pattern: str) -> None:
+    assert customer_role_arn_pattern(oidc_arn) == pattern
+
+
+@pytest.mark.parametrize("bad", [
+    "",
+    "arn:aws:iam::123456789012:role/keda",
+    "arn:aws:iam:::oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB",
+    "arn:aws:sts::123456789012:oidc-provider/x",
+    "oidc.eks.eu-west-1.amazonaws.com/id/AB",
+])
+def test_customer_role_arn_pattern_rejects_other_arns(bad: str) -> None:
+    with pytest.raises(ValueError):
+        customer_role_arn_pattern(bad)
+
+
+@pytest.mark.parametrize("customer,matches", [
+    ("acme", True),
+    ("a" * 20, True),
+    ("", True),  # IAM's `*` also matches nothing; no such role is ever created.
+])
+def test_customer_role_names_fit_the_pattern_and_iam_limits(customer: str, matches: bool) -> None:
+    name = f"{CUSTOMER_ROLE_NAME_PREFIX}{customer}"
+    assert fnmatch.fnmatchcase(f"arn:aws:iam::123456789012:role/{name}", customer_role_arn_pattern(OIDC_ARN)) is matches
+    assert len(name) <= 64  # IAM role name limit
+
+
+def test_other_role_names_do_not_fit_the_pattern() -> None:
+    pattern = customer_role_arn_pattern(OIDC_ARN)
+    for arn in ("arn:aws:iam::123456789012:role/datafly-keda",
+                "arn:aws:iam::123456789012:role/prod-keda-operator-role-abc1234",
+                "arn:aws:iam::999999999999:role/datafly-keda-acme"):
+        assert not fnmatch.fnmatchcase(arn, pattern), arn
+
+
+def test_assume_roles_policy_builder() -> None:
+    assert iam.assume_roles_policy("arn:aws:iam::1:role/p-*") == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::1:role/p-*"}],
+    }
+
+
+def test_role_trust_policy_builder() -> None:
+    assert iam.role_trust_policy("arn:aws:iam::1:role/keda-operator-role-x") == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::1:role/keda-operator-role-x"},
+            "Action": "sts:AssumeRole",
+        }],
+    }
+
+
+def test_keda_values_builder_sets_operator_irsa() -> None:
+    values = charts.keda_values(operator_role_arn="arn:aws:iam::1:role/r")
+    assert values["podIdentity"] == {"aws": {"irsa": {"enabled": True, "roleArn": "arn:aws:iam::1:role/r"}}}
+    # The chart's default operator service account is what the trust policy names.
+    assert "serviceAccount" not in values
+    assert charts.KEDA_OPERATOR_SERVICE_ACCOUNT == "keda-operator"

@@ -73,6 +73,15 @@ def test_outputs_are_the_contract_customer_stacks_read(platform_plan: PlanRun) -
     assert platform_plan.outputs["kubernetesVersion"].value == "1.35"
     assert platform_plan.outputs["ingressClasses"].value == ["alb", "nginx"]
     assert platform_plan.outputs["kafkaBootstrapBrokersIam"].value.count(":9098") == 3
+    # What customer `datafly-keda-<customer>` roles trust: the KEDA operator's IRSA role.
+    keda_role = one(platform_plan, "aws:iam/role:Role", "prod-keda-operator-role")
+    assert platform_plan.outputs["kedaOperatorRoleArn"].value.startswith(
+        "arn:aws:iam::123456789012:role/prod-keda-operator-role-"
+    )
+    assert one(platform_plan, RELEASE, "prod-keda-release").inputs["values"]["podIdentity"] == {
+        "aws": {"irsa": {"enabled": True, "roleArn": platform_plan.outputs["kedaOperatorRoleArn"].value}}
+    }
+    assert keda_role.parent == one(platform_plan, "datafly:addons:Keda", "prod-keda").urn
     assert not any(o.secret for k, o in platform_plan.outputs.items() if k != "kubeconfig")
 
 
