@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?=
 
-.PHONY: help venv plan plan-all test lint typecheck docs clean
+.PHONY: help venv plan plan-all test lint typecheck docs snapshots clean
 
 help:
 	@echo "make plan STACK=<name>   offline plan of one stack (writes out/<name>/)"
 	@echo "make plan-all            offline plan of every stacks/Pulumi.*.yaml"
 	@echo "make test                type check and the whole test suite"
 	@echo "make docs                regenerate docs/configuration.md from the config models"
+	@echo "make snapshots           re-render tests/snapshots/ (review the diff)"
 
 # Re-install when a requirements file changes; the stamp records the last good install.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -40,6 +41,9 @@ test: $(STAMP) lint
 
 docs: $(STAMP)
 	$(PY) -m tools.config_docs > docs/configuration.md
+
+snapshots: $(STAMP)
+	$(PY) -m tools.snapshots
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .hypothesis

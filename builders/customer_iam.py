@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from .iam import POLICY_VERSION
-from .msk import kafka_client_policy
+from .msk import group_arn_prefix, kafka_client_policy, topic_arn_prefix
 
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
@@ -70,3 +70,26 @@ def customer_kafka_policy(
     platform's shared cluster, the whole cluster when the cluster is its own."""
     prefix = customer_topic_prefix(customer) if mode == "shared" else None
     return kafka_client_policy(cluster_arn, prefix)
+
+
+def kafka_lag_reader_policy(cluster_arn: str, topic_prefix: str) -> dict[str, Any]:
+    """What KEDA needs to compute one customer's consumer lag, and nothing more:
+    ListOffsets needs DescribeTopic, OffsetFetch needs DescribeGroup
+    (https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html)."""
+    pattern = f"{topic_prefix}*"
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {"Sid": "Cluster", "Effect": "Allow",
+             "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], "Resource": cluster_arn},
+            {"Sid": "Topics", "Effect": "Allow", "Action": ["kafka-cluster:DescribeTopic"],
+             "Resource": topic_arn_prefix(cluster_arn) + pattern},
+            {"Sid": "Groups", "Effect": "Allow", "Action": ["kafka-cluster:DescribeGroup"],
+             "Resource": group_arn_prefix(cluster_arn) + pattern},
+        ],
+    }
+
+
+def keda_role_name(customer: str) -> str:
+    """The platform's KEDA operator may assume `datafly-keda-*` roles only."""
+    return f"datafly-keda-{customer}"

@@ -8,7 +8,9 @@ https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingr
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Optional
+
+from pulumi import Input
 
 from stackconfig.model import TenantConfig
 
@@ -47,8 +49,10 @@ def _backend(svc: ServiceSpec) -> dict[str, Any]:
     return {"service": {"name": svc.service_name, "port": {"number": svc.port}}}
 
 
-def alb_annotations(config: TenantConfig) -> dict[str, str]:
-    annotations = {
+def alb_annotations(config: TenantConfig, certificate_arn: Optional[Input[str]] = None) -> dict[str, Input[str]]:
+    """`certificate_arn` is the certificate the stack issued (ingress.route53ZoneId);
+    otherwise the configured ARNs, or none and the controller discovers them by host."""
+    annotations: dict[str, Input[str]] = {
         ALB + "scheme": config.ingress.scheme,
         ALB + "target-type": "ip",
         ALB + "listen-ports": json.dumps(LISTEN_PORTS, separators=(",", ":")),
@@ -59,13 +63,15 @@ def alb_annotations(config: TenantConfig) -> dict[str, str]:
         # which takes precedence (builders.workloads.service).
         ALB + "healthcheck-path": service_config(config, "ingestionGateway").probes.readiness_path,
     }
-    if config.ingress.tls.certificate_arns:
+    if certificate_arn is not None:
+        annotations[ALB + "certificate-arn"] = certificate_arn
+    elif config.ingress.tls.certificate_arns:
         annotations[ALB + "certificate-arn"] = ",".join(config.ingress.tls.certificate_arns)
     # Without certificate-arn the controller discovers ACM certificates from spec.tls hosts.
     return dict(sorted(annotations.items()))
 
 
-def ingress(config: TenantConfig) -> dict[str, Any]:
+def ingress(config: TenantConfig, certificate_arn: Optional[Input[str]] = None) -> dict[str, Any]:
     hosts = [config.host(role) for role in HOST_ROLES]
     rules = []
     for role in HOST_ROLES:
@@ -81,7 +87,7 @@ def ingress(config: TenantConfig) -> dict[str, Any]:
         "labels": common_labels(config.name, component="ingress", name=INGRESS_NAME),
     }
     if config.ingress.class_name == "alb":
-        metadata["annotations"] = alb_annotations(config)
+        metadata["annotations"] = alb_annotations(config, certificate_arn)
     else:
         assert config.ingress.tls.secret_name is not None  # the config model requires it
         tls["secretName"] = config.ingress.tls.secret_name

@@ -1,27 +1,56 @@
-"""Everything one customer runs: the per-tenant component."""
+"""Everything one customer runs: the per-tenant component.
+
+    <name>-k8s         the Kubernetes provider (from the platform's outputs)
+    <name>-data        KMS key, secrets, PostgreSQL, Redis, Kafka access, IAM roles
+    <name>-ns          the namespace
+    <name>-cert        ACM certificate (with ingress.route53ZoneId)
+    <name>-workloads   isolation, secrets sync, migrations, services, Ingress, autoscalers
+    <name>-dns         alias records for the hosts (with ingress.route53ZoneId)
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from builders.ingress import HOST_ROLES
 from stackconfig.model import TenantConfig
 
 from .cluster_access import ClusterAccess
+from .customer_certificate import CustomerCertificate, CustomerCertificateArgs
+from .customer_data_plane import CustomerDataPlane, CustomerDataPlaneArgs, SharedKafka
+from .customer_dns_records import CustomerDnsRecords, CustomerDnsRecordsArgs
 from .customer_namespace import CustomerNamespace, CustomerNamespaceArgs
+from .customer_workloads import CustomerWorkloads, CustomerWorkloadsArgs
 from .kubernetes_provider import kubernetes_provider
+
+
+@dataclass(frozen=True)
+class PlatformServices:
+    """What the customer uses from the platform besides the cluster itself."""
+
+    vpc_cidr: pulumi.Input[str]
+    shared_kafka: Optional[SharedKafka]
+    keda_operator_role_arn: Optional[pulumi.Input[str]]
+    availability_zones: int = 3
 
 
 @dataclass(frozen=True)
 class CustomerArgs:
     config: TenantConfig
+    region: str
     cluster: ClusterAccess
+    platform: PlatformServices
     # The provider of a cluster this stack owns (dedicated tier); a customer on the
     # shared platform builds its own from the platform's outputs.
     kubernetes_provider: Optional[k8s.Provider] = None
+    # The add-on releases of a cluster this stack owns: custom resources need their
+    # CRDs and webhooks, and Ingresses must be deleted while the ALB controller runs.
+    cluster_ready: Sequence[pulumi.Resource] = ()
 
 
 class Customer(pulumi.ComponentResource):
@@ -29,10 +58,67 @@ class Customer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CustomerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:tenant:Customer", name, None, opts)
+        config = args.config
         provider = args.kubernetes_provider or kubernetes_provider(
             f"{name}-k8s", args.cluster, pulumi.ResourceOptions(parent=self)
         )
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
-        ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=args.config.name), k8s_opts)
+        keda = config.autoscaling.metrics_provider == "keda"
+        data = CustomerDataPlane(
+            f"{name}-data",
+            CustomerDataPlaneArgs(
+                config=config,
+                region=args.region,
+                vpc_id=args.cluster.vpc_id,
+                private_subnet_ids=args.cluster.private_subnet_ids,
+                cluster_security_group_id=args.cluster.node_security_group_id,
+                oidc_provider_arn=args.cluster.oidc_provider_arn,
+                oidc_provider_url=args.cluster.oidc_provider_url,
+                shared_kafka=args.platform.shared_kafka,
+                keda_operator_role_arn=args.platform.keda_operator_role_arn if keda else None,
+                availability_zones=args.platform.availability_zones,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=config.name), k8s_opts)
+        hosts = [config.host(role) for role in HOST_ROLES]
+        zone = config.ingress.route53_zone_id
+        certificate = (
+            CustomerCertificate(f"{name}-cert", CustomerCertificateArgs(zone_id=zone, hosts=hosts),
+                                pulumi.ResourceOptions(parent=self))
+            if zone is not None else None
+        )
+        workloads = CustomerWorkloads(
+            f"{name}-workloads",
+            CustomerWorkloadsArgs(
+                config=config,
+                region=args.region,
+                vpc_cidr=args.platform.vpc_cidr,
+                kafka_bootstrap_brokers=data.kafka_bootstrap_brokers,
+                kafka_topic_prefix=data.topic_prefix,
+                service_role_arns=data.service_role_arns,
+                secrets_reader_role_arn=data.secrets_reader_role_arn,
+                app_secret_arn=data.app_secret_arn,
+                redis_secret_arn=data.redis_secret_arn,
+                database_master_secret_arn=data.database_master_secret_arn,
+                database_address=data.database_address,
+                database_port=data.database_port,
+                redis_address=data.redis_address,
+                redis_port=data.redis_port,
+                keda_role_arn=data.keda_role_arn,
+                certificate_arn=certificate.certificate_arn if certificate is not None else None,
+                depends_on=[ns, *args.cluster_ready],
+            ),
+            k8s_opts,
+        )
+        if zone is not None:
+            assert isinstance(workloads.ingress, k8s.networking.v1.Ingress)
+            CustomerDnsRecords(
+                f"{name}-dns",
+                CustomerDnsRecordsArgs(zone_id=zone, hosts=hosts, ingress=workloads.ingress),
+                pulumi.ResourceOptions(parent=self),
+            )
         self.namespace = ns.name
-        self.register_outputs({"namespace": self.namespace})
+        self.data = data
+        self.hosts = hosts
+        self.register_outputs({"namespace": self.namespace, "hosts": hosts, **data.outputs()})

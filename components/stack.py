@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from stackconfig.model import PlatformConfig, StackConfig, TenantConfig
 
 from .cluster_access import ClusterAccess
-from .customer import Customer, CustomerArgs
+from .customer import Customer, CustomerArgs, PlatformServices
+from .customer_data_plane import SharedKafka
 from .platform import Platform, PlatformArgs
 
 MANAGED_BY_TAG = {"managed-by": "pulumi", "app": "datafly-signal"}
@@ -59,6 +62,7 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
     aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     outputs: dict[str, Any] = {"customer": tenant.name}
     kubernetes = None
+    cluster_ready: Sequence[pulumi.Resource] = ()
     if tenant.dedicated_cluster is not None:
         # The silo tier: the customer's own network, cluster and add-ons, built by the
         # same component as an environment's shared platform.
@@ -79,14 +83,37 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
         )
         cluster = own.access
         kubernetes = own.provider
-        outputs.update(own.outputs())
+        cluster_ready = own.addon_releases
+        own_outputs = own.outputs()
+        platform = PlatformServices(
+            vpc_cidr=own.vpc_cidr,
+            shared_kafka=None,
+            keda_operator_role_arn=own_outputs["kedaOperatorRoleArn"],
+            availability_zones=dedicated.network.availability_zones
+            if dedicated.network.mode == "create" else len(dedicated.network.private_subnet_ids),
+        )
+        outputs.update(own_outputs)
     else:
         assert tenant.platform is not None  # the config model requires one of the two
         reference = pulumi.StackReference("platform", stack_name=tenant.platform.stack)
         cluster = ClusterAccess.from_stack_reference(reference)
+        shared = None
+        if tenant.kafka.mode == "shared":
+            shared = SharedKafka(
+                cluster_arn=reference.require_output("kafkaClusterArn"),
+                bootstrap_brokers=reference.require_output("kafkaBootstrapBrokersIam"),
+            )
+        platform = PlatformServices(
+            vpc_cidr=reference.require_output("vpcCidr"),
+            shared_kafka=shared,
+            keda_operator_role_arn=reference.require_output("kedaOperatorRoleArn"),
+        )
         outputs["clusterName"] = cluster.cluster_name
     customer = Customer(
-        tenant.name, CustomerArgs(config=tenant, cluster=cluster, kubernetes_provider=kubernetes), aws_opts
+        tenant.name,
+        CustomerArgs(config=tenant, region=region, cluster=cluster, platform=platform, kubernetes_provider=kubernetes,
+                     cluster_ready=cluster_ready),
+        pulumi.ResourceOptions(providers={"aws": provider, "random": random.Provider("random")}),
     )
-    outputs["namespace"] = customer.namespace
+    outputs.update({"namespace": customer.namespace, "hosts": customer.hosts, **customer.data.outputs()})
     return outputs

@@ -155,11 +155,11 @@ def write_outputs(run: PlanRun, out_dir: Path) -> dict[str, Path]:
         "graph": out_dir / "graph.dot",
     }
     paths["plan"].write_text(json.dumps(plan_json(run), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    paths["manifests"].write_text(_yaml_documents(kubernetes_objects(run)), encoding="utf-8")
-    paths["releases"].write_text(_yaml_documents(helm_releases(run)), encoding="utf-8")
+    paths["manifests"].write_text(render_yaml(kubernetes_objects(run)), encoding="utf-8")
+    paths["releases"].write_text(render_yaml(helm_releases(run)), encoding="utf-8")
     paths["graph"].write_text(graph_dot(run), encoding="utf-8")
     return paths
 
 
-def _yaml_documents(documents: Iterable[dict[str, Any]]) -> str:
+def render_yaml(documents: Iterable[dict[str, Any]]) -> str:
     return yaml.safe_dump_all(list(documents), sort_keys=False, explicit_start=True, width=120)

@@ -1,4 +1,5 @@
 import fnmatch
+import hashlib
 import json
 from typing import Any, Optional
 
@@ -668,7 +669,8 @@ customer_names = st.from_regex(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$", fullmatch=True
 
 
 def _customer_arns(customer: str) -> tuple[str, str]:
-    digest = "".join(f"{ord(c):02x}" for c in customer)[:32].ljust(32, "0")
+    # Distinct customers have distinct keys (a KMS key id is random, never derived from the name).
+    digest = hashlib.sha256(customer.encode()).hexdigest()[:32]
     secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/{customer}/app-AbC123"
     key = f"arn:aws:kms:us-east-1:123456789012:key/{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
     return secret, key

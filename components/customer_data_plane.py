@@ -1,0 +1,218 @@
+"""What one customer owns in AWS: its KMS key and secrets, PostgreSQL, Redis, Kafka
+access (or its own MSK cluster) and the IAM roles its pods assume."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from builders.customer_iam import (
+    customer_kafka_policy,
+    customer_topic_prefix,
+    kafka_lag_reader_policy,
+    keda_role_name,
+    secrets_reader_policy,
+)
+from builders.external_secrets import SECRET_STORE_SERVICE_ACCOUNT
+from builders.iam import role_trust_policy
+from builders.namespace import namespace_name
+from builders.services import CATALOGUE, consumed_topic
+from stackconfig.model import KafkaClusterConfig, TenantConfig
+
+from .customer_secrets import CustomerSecrets, CustomerSecretsArgs
+from .irsa_role import IrsaRole, IrsaRoleArgs
+from .msk_cluster import MskCluster, MskClusterArgs
+from .postgres import Postgres, PostgresArgs
+from .redis import Redis, RedisArgs
+
+# MSK standard brokers take two or three client subnets.
+MSK_MAX_AZS = 3
+
+
+@dataclass(frozen=True)
+class SharedKafka:
+    cluster_arn: pulumi.Input[str]
+    bootstrap_brokers: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class CustomerDataPlaneArgs:
+    config: TenantConfig
+    region: str
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    # The security group EKS attaches to nodes and pods: the only client of the stores.
+    cluster_security_group_id: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+    # The platform's MSK cluster (kafka.mode shared); None for a dedicated cluster.
+    shared_kafka: Optional[SharedKafka]
+    # The KEDA operator's role, which assumes the customer's lag-reader role; None when
+    # the customer does not scale with KEDA.
+    keda_operator_role_arn: Optional[pulumi.Input[str]]
+    # Availability zones of the VPC's private subnets (for a dedicated MSK cluster).
+    availability_zones: int = 3
+
+
+class CustomerDataPlane(pulumi.ComponentResource):
+    def __init__(self, name: str, args: CustomerDataPlaneArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("datafly:tenant:CustomerDataPlane", name, None, opts)
+        config = args.config
+        customer = config.name
+        namespace = namespace_name(customer)
+        child = pulumi.ResourceOptions(parent=self)
+
+        secrets = CustomerSecrets(
+            f"{name}-secrets", CustomerSecretsArgs.from_config(customer, config.secrets, config.protect), child
+        )
+        postgres = Postgres(
+            f"{name}-postgres",
+            PostgresArgs(
+                customer=customer,
+                config=config.postgres,
+                vpc_id=args.vpc_id,
+                subnet_ids=args.private_subnet_ids,
+                client_security_group_id=args.cluster_security_group_id,
+                kms_key_arn=secrets.kms_key_arn,
+                protect=config.protect,
+            ),
+            child,
+        )
+        redis = Redis(
+            f"{name}-redis",
+            RedisArgs(
+                customer=customer,
+                config=config.redis,
+                vpc_id=args.vpc_id,
+                subnet_ids=args.private_subnet_ids,
+                client_security_group_id=args.cluster_security_group_id,
+                kms_key_arn=secrets.kms_key_arn,
+                auth_token=secrets.redis_auth_token,
+                protect=config.protect,
+            ),
+            child,
+        )
+
+        self.topic_prefix = customer_topic_prefix(customer)
+        if config.kafka.mode == "dedicated":
+            kafka = MskCluster(
+                f"{name}-kafka",
+                MskClusterArgs(
+                    cluster_name=f"datafly-{customer}",
+                    config=config.kafka.cluster or KafkaClusterConfig(),
+                    vpc_id=args.vpc_id,
+                    subnet_ids=args.private_subnet_ids,
+                    client_security_group_ids={"cluster": args.cluster_security_group_id},
+                    availability_zones=min(args.availability_zones, MSK_MAX_AZS),
+                    protect=config.protect,
+                ),
+                child,
+            )
+            cluster_arn: pulumi.Input[str] = kafka.cluster_arn
+            self.kafka_bootstrap_brokers: pulumi.Output[str] = kafka.bootstrap_brokers_iam
+        else:
+            if args.shared_kafka is None:
+                raise ValueError(f"customer {customer}: kafka.mode is shared but the platform exports no Kafka cluster")
+            cluster_arn = args.shared_kafka.cluster_arn
+            self.kafka_bootstrap_brokers = pulumi.Output.from_input(args.shared_kafka.bootstrap_brokers)
+        mode = config.kafka.mode
+
+        # The External Secrets SecretStore's role: read the customer's secrets, the
+        # RDS-managed master secret and decrypt with their keys, nothing else.
+        reader_policy = pulumi.Output.all(
+            secrets.reader_secret_arns, postgres.master_user_secret_arn, secrets.reader_kms_key_arns
+        ).apply(lambda v: json.dumps(secrets_reader_policy([*v[0], v[1]], v[2], args.region), sort_keys=True))
+        secrets_reader = IrsaRole(
+            f"{name}-secrets-reader",
+            IrsaRoleArgs(
+                namespace=namespace,
+                service_account=SECRET_STORE_SERVICE_ACCOUNT,
+                oidc_provider_arn=args.oidc_provider_arn,
+                oidc_provider_url=args.oidc_provider_url,
+                policy=reader_policy,
+                description=f"External Secrets store of customer {customer}",
+            ),
+            child,
+        )
+
+        # One role per AWS-using service, so each trusts exactly its own account.
+        kafka_policy = pulumi.Output.from_input(cluster_arn).apply(
+            lambda arn: json.dumps(customer_kafka_policy(customer, arn, mode), sort_keys=True)
+        )
+        self.service_role_arns: dict[str, pulumi.Output[str]] = {}
+        for svc in CATALOGUE:
+            if not svc.needs_aws:
+                continue
+            role = IrsaRole(
+                f"{name}-{svc.name}",
+                IrsaRoleArgs(
+                    namespace=namespace,
+                    service_account=svc.name,
+                    oidc_provider_arn=args.oidc_provider_arn,
+                    oidc_provider_url=args.oidc_provider_url,
+                    policy=kafka_policy,
+                    description=f"{svc.name} of customer {customer}: Kafka under {self.topic_prefix}",
+                ),
+                child,
+            )
+            self.service_role_arns[svc.key] = role.arn
+
+        self.keda_role_arn: Optional[pulumi.Output[str]] = None
+        if args.keda_operator_role_arn is not None:
+            keda_role = aws.iam.Role(
+                f"{name}-keda",
+                name=keda_role_name(customer),
+                description=f"KEDA reads the consumer lag of customer {customer}",
+                assume_role_policy=pulumi.Output.from_input(args.keda_operator_role_arn).apply(
+                    lambda arn: json.dumps(role_trust_policy(arn), sort_keys=True)
+                ),
+                max_session_duration=3600,
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                f"{name}-keda-policy",
+                role=keda_role.id,
+                policy=pulumi.Output.from_input(cluster_arn).apply(
+                    lambda arn: json.dumps(kafka_lag_reader_policy(arn, self.topic_prefix), sort_keys=True)
+                ),
+                opts=child,
+            )
+            self.keda_role_arn = keda_role.arn
+
+        self.kms_key_arn = secrets.kms_key_arn
+        self.app_secret_arn = secrets.secret_arn
+        self.redis_secret_arn = secrets.redis_secret_arn
+        self.database_master_secret_arn = postgres.master_user_secret_arn
+        self.database_address = postgres.address
+        self.database_port = postgres.port
+        self.database_name = config.postgres.database_name
+        self.redis_address = redis.address
+        self.redis_port = redis.port
+        self.secrets_reader_role_arn = secrets_reader.arn
+        self.kafka_cluster_arn = pulumi.Output.from_input(cluster_arn)
+        self.topics = sorted(
+            t for t in (consumed_topic(self.topic_prefix, svc.key) for svc in CATALOGUE) if t is not None
+        )
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "databaseAddress": self.database_address,
+            "databasePort": self.database_port,
+            "databaseMasterSecretArn": self.database_master_secret_arn,
+            "redisAddress": self.redis_address,
+            "appSecretArn": self.app_secret_arn,
+            "kmsKeyArn": self.kms_key_arn,
+            "kafkaClusterArn": self.kafka_cluster_arn,
+            "kafkaBootstrapBrokers": self.kafka_bootstrap_brokers,
+            "kafkaTopicPrefix": self.topic_prefix,
+            "kafkaTopics": self.topics,
+            "secretsReaderRoleArn": self.secrets_reader_role_arn,
+            "serviceRoleArns": self.service_role_arns,
+            "kedaRoleArn": self.keda_role_arn,
+        }

@@ -1,0 +1,111 @@
+"""Everything one customer runs in Kubernetes, in its namespace: isolation, secrets
+sync, the migrations Job, the six services, Ingress and autoscalers.
+
+The objects come from the pure builders in `builders/`; this component only registers
+them, in an order that makes `pulumi up` safe:
+
+    isolation ─► ServiceAccounts, SecretStore, ExternalSecret ─► migrations Job
+        ─► Deployments ─► Services, PDBs ─► Ingress ─► autoscalers
+
+Every Deployment depends on the migrations Job, and pulumi-kubernetes waits for a Job
+to complete: no service rolls to a new release until its migrations succeeded, and a
+failed migration fails the update with the previous release still running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+
+from builders import autoscaling, external_secrets, ingress, isolation, workloads
+from builders.ingress import HOST_ROLES
+from stackconfig.model import TenantConfig
+
+from .kubernetes_object import register, resource_name
+
+
+@dataclass(frozen=True)
+class CustomerWorkloadsArgs:
+    config: TenantConfig
+    region: str
+    vpc_cidr: pulumi.Input[str]
+    kafka_bootstrap_brokers: pulumi.Input[str]
+    kafka_topic_prefix: str
+    service_role_arns: Mapping[str, pulumi.Input[str]]
+    secrets_reader_role_arn: pulumi.Input[str]
+    app_secret_arn: Optional[pulumi.Input[str]]
+    redis_secret_arn: pulumi.Input[str]
+    database_master_secret_arn: pulumi.Input[str]
+    database_address: pulumi.Input[str]
+    database_port: pulumi.Input[int]
+    redis_address: pulumi.Input[str]
+    redis_port: pulumi.Input[int]
+    keda_role_arn: Optional[pulumi.Input[str]]
+    # The certificate the stack issued for the hosts (ingress.route53ZoneId), if any.
+    certificate_arn: Optional[pulumi.Input[str]] = None
+    # Objects everything here waits for (the namespace).
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class CustomerWorkloads(pulumi.ComponentResource):
+    ingress: pulumi.CustomResource
+    migrations: pulumi.CustomResource
+
+    def __init__(self, name: str, args: CustomerWorkloadsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("datafly:tenant:CustomerWorkloads", name, None, opts)
+        config = args.config
+        self._name = name
+
+        def add(
+            objs: Sequence[Mapping[str, Any]], after: Sequence[pulumi.Resource], resource: Optional[str] = None
+        ) -> list[pulumi.CustomResource]:
+            opts = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *after])
+            return [register(resource or resource_name(name, obj), obj, opts) for obj in objs]
+
+        guards = add(isolation.isolation(config, vpc_cidr=args.vpc_cidr), [])
+        templates = pulumi.Output.all(
+            args.database_address, args.database_port, args.redis_address, args.redis_port,
+            args.kafka_bootstrap_brokers,
+        ).apply(lambda v: external_secrets.connection_templates(
+            database_host=v[0], database_port=v[1], database_name=config.postgres.database_name,
+            redis_host=v[2], redis_port=v[3], kafka_brokers=v[4],
+        ))
+        secrets = add(
+            external_secrets.external_secrets(
+                config,
+                secret_store_role_arn=args.secrets_reader_role_arn,
+                region=args.region,
+                # Existing Secrets Manager secret or the generated one; with an existing
+                # Kubernetes Secret the builder renders nothing here.
+                app_secret_arn=args.app_secret_arn if args.app_secret_arn is not None else "",
+                redis_secret_arn=args.redis_secret_arn,
+                rds_master_secret_arn=args.database_master_secret_arn,
+                templates=templates,
+            ),
+            guards,
+        )
+        accounts = add(workloads.service_accounts(config, args.service_role_arns), guards)
+        # A stable resource name: a release renames the Job, which Pulumi then replaces
+        # (runs again) while the name in the plan stays the same.
+        (self.migrations,) = add([workloads.migrations_job(config)], [*secrets, *accounts], f"{name}-migrations")
+        deployments = add(workloads.deployments(config, args.kafka_topic_prefix), [self.migrations])
+        services = add(workloads.services(config), deployments)
+        add(workloads.pod_disruption_budgets(config), deployments)
+        (self.ingress,) = add([ingress.ingress(config, args.certificate_arn)], services)
+        if config.autoscaling.metrics_provider == "keda" and args.keda_role_arn is None:
+            raise ValueError("KEDA autoscaling needs the customer's lag-reader role")
+        add(
+            autoscaling.autoscalers(
+                config,
+                kafka_bootstrap=args.kafka_bootstrap_brokers,
+                kafka_topic_prefix=args.kafka_topic_prefix,
+                region=args.region,
+                keda_role_arn=args.keda_role_arn if args.keda_role_arn is not None else "",
+            ),
+            deployments,
+        )
+        self.hosts = [config.host(role) for role in HOST_ROLES]
+        self.register_outputs({"hosts": self.hosts, "migrationsJob": workloads.migrations_job_name(config)})
