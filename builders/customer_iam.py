@@ -29,13 +29,13 @@ def secrets_reader_policy(secret_arns: Sequence[str], kms_key_arns: Sequence[str
     `aws/secretsmanager` key needs no IAM grant on the key."""
     if not secret_arns:
         raise ValueError("a secrets reader needs at least one secret ARN")
-    if not _REGION.match(region):
+    if not _REGION.fullmatch(region):
         raise ValueError(f"not an AWS region: {region!r}")
     for arn in secret_arns:
-        if not _SECRET_ARN.match(arn):
+        if not _SECRET_ARN.fullmatch(arn):
             raise ValueError(f"not a full Secrets Manager secret ARN (no wildcards): {arn!r}")
     for arn in kms_key_arns:
-        if not _KMS_KEY_ARN.match(arn):
+        if not _KMS_KEY_ARN.fullmatch(arn):
             raise ValueError(f"not a KMS key ARN (aliases and wildcards are refused): {arn!r}")
     statements: list[dict[str, Any]] = [
         {

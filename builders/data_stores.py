@@ -109,7 +109,7 @@ def _slug(value: str) -> str:
 
 
 def _check_identifier(identifier: str, max_length: int, what: str) -> None:
-    if len(identifier) > max_length or not _RDS_IDENTIFIER.match(identifier):
+    if len(identifier) > max_length or not _RDS_IDENTIFIER.fullmatch(identifier):
         raise ValueError(
             f"{what} {identifier!r} must be at most {max_length} lowercase letters, digits and "
             "single hyphens, starting with a letter"

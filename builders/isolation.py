@@ -57,7 +57,7 @@ _DECIMAL = {"m": Fraction(1, 1000), "": Fraction(1), "k": Fraction(10**3), "M": 
 
 def parse_quantity(text: str) -> Fraction:
     """Exact value of a Kubernetes quantity ("250m" → 1/4, "1Gi" → 1073741824)."""
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     if match is None:
         raise ValueError(f"not a Kubernetes quantity: {text!r}")
     number, suffix = match.groups()

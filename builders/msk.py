@@ -71,7 +71,7 @@ def server_properties(brokers: int, topic_retention_hours: int = DEFAULT_TOPIC_R
 
 def parse_cluster_arn(cluster_arn: str) -> dict[str, str]:
     """`arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>` → its parts."""
-    match = _CLUSTER_ARN.match(cluster_arn)
+    match = _CLUSTER_ARN.fullmatch(cluster_arn)
     if match is None:
         raise ValueError(f"not an MSK cluster ARN: {cluster_arn!r}")
     return match.groupdict()
@@ -106,7 +106,7 @@ def kafka_client_policy(cluster_arn: str, topic_prefix: Optional[str]) -> dict[s
     group of that one cluster. Actions and their required companions are from
     https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html.
     """
-    if topic_prefix is not None and not _TOPIC_PREFIX.match(topic_prefix):
+    if topic_prefix is not None and not _TOPIC_PREFIX.fullmatch(topic_prefix):
         raise ValueError(
             f"topic prefix {topic_prefix!r} must be non-empty and use only letters, digits, '.', '_' and '-'"
         )

@@ -35,7 +35,7 @@ class MskClusterArgs:
     protect: bool
 
     def __post_init__(self) -> None:
-        if not _CLUSTER_NAME.match(self.cluster_name):
+        if not _CLUSTER_NAME.fullmatch(self.cluster_name):
             raise ValueError(
                 f"MSK cluster name {self.cluster_name!r} must start with a letter and use only "
                 "letters, digits and '-', at most 64 characters"
@@ -49,7 +49,7 @@ class MskClusterArgs:
         if not self.client_security_group_ids:
             raise ValueError("at least one client security group must be allowed to reach the brokers")
         for role in self.client_security_group_ids:
-            if not _ROLE.match(role):
+            if not _ROLE.fullmatch(role):
                 raise ValueError(f"client security group role {role!r} must be a lowercase DNS label")
 
     @property

@@ -198,7 +198,7 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/-]+$")
 def _join(loc: tuple[Union[int, str], ...]) -> str:
     """Dotted path; a key that is empty or holds dots, spaces or control characters is
     quoted so the problem stays on one readable line."""
-    return ".".join(str(p) if _PLAIN_KEY.match(str(p)) else json.dumps(str(p)) for p in loc)
+    return ".".join(str(p) if _PLAIN_KEY.fullmatch(str(p)) else json.dumps(str(p)) for p in loc)
 
 
 def load_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> StackConfig:

@@ -49,7 +49,7 @@ _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 def _matching(pattern: re.Pattern[str], allowed: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValueError(f"must be {allowed}")
         return value
 
@@ -58,7 +58,7 @@ def _matching(pattern: re.Pattern[str], allowed: str) -> AfterValidator:
 
 def _dns_label(max_len: int) -> AfterValidator:
     def check(value: str) -> str:
-        if len(value) > max_len or not _DNS_LABEL.match(value):
+        if len(value) > max_len or not _DNS_LABEL.fullmatch(value):
             raise ValueError(
                 f"must be a DNS label: lowercase letters, digits and '-', starting with a "
                 f"letter, at most {max_len} characters"
@@ -86,7 +86,7 @@ def _cidr(value: str) -> str:
 
 
 def _postgres_version(value: str) -> str:
-    match = re.match(r"^([0-9]+)(\.[0-9]+)?$", value)
+    match = re.fullmatch(r"([0-9]+)(\.[0-9]+)?", value)
     if not match:
         raise ValueError("must be a PostgreSQL version such as 16 or 16.6")
     if int(match.group(1)) not in POSTGRES_MAJORS:
