@@ -57,7 +57,8 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
 
 
 def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
-    tags = stack_tags({"customer": tenant.name, **tenant.tags})
+    # Cost allocation: the customer tag on every AWS resource of the stack, set once here.
+    tags = stack_tags({"datafly:tenant": tenant.name, **tenant.tags})
     provider = aws_provider("aws", region, tags)
     aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     outputs: dict[str, Any] = {"customer": tenant.name}
