@@ -20,6 +20,8 @@ from builders.data_stores import (
 )
 from stackconfig.model import PostgresConfig
 
+from .client_security_group import client_security_group
+
 MASTER_USERNAME = "datafly_admin"
 # Performance Insights' free retention tier, in days.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
@@ -63,24 +65,14 @@ class Postgres(pulumi.ComponentResource):
             opts=child,
         )
 
-        # The rule lives outside the group so that changing the client never touches
-        # the group the instance is attached to. No egress rules: the database only
-        # answers connections.
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        security_group = client_security_group(
+            name,
             vpc_id=args.vpc_id,
             description=f"RDS {identifier}: PostgreSQL from the customer's workloads only",
-            tags={"Name": f"{identifier}-postgres"},
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-ingress-clients",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL (TLS) from the customer's workloads",
+            tag_name=f"{identifier}-postgres",
+            client_security_group_id=args.client_security_group_id,
+            port=POSTGRES_PORT,
+            rule_description="PostgreSQL (TLS) from the customer's workloads",
             opts=child,
         )
 

@@ -13,6 +13,8 @@ import pulumi_aws as aws
 from builders.data_stores import REDIS_PORT, cache_engine_supported, data_store_identifier
 from stackconfig.model import RedisConfig
 
+from .client_security_group import client_security_group
+
 
 @dataclass(frozen=True)
 class RedisArgs:
@@ -48,21 +50,14 @@ class Redis(pulumi.ComponentResource):
             description=f"Private subnets of {group_id}",
             opts=child,
         )
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        security_group = client_security_group(
+            name,
             vpc_id=args.vpc_id,
             description=f"ElastiCache {group_id}: {config.engine} from the customer's workloads only",
-            tags={"Name": f"{group_id}-{config.engine}"},
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-ingress-clients",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=REDIS_PORT,
-            to_port=REDIS_PORT,
-            description=f"{config.engine} (TLS, AUTH) from the customer's workloads",
+            tag_name=f"{group_id}-{config.engine}",
+            client_security_group_id=args.client_security_group_id,
+            port=REDIS_PORT,
+            rule_description=f"{config.engine} (TLS, AUTH) from the customer's workloads",
             opts=child,
         )
 

@@ -92,29 +92,27 @@ class ProgramConfigError(Exception):
         self.error = error
 
 
-def redact(value: Any) -> Any:
+def _walk(value: Any, secret: Callable[[Any], Any]) -> Any:
     if rpc.is_rpc_secret(value):
-        return SECRET
+        return secret(value)
     if isinstance(value, float) and value.is_integer():
         # The wire format carries every number as a double; 3 is meant, not 3.0.
         return int(value)
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
+        return {k: _walk(v, secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v) for v in value]
+        return [_walk(v, secret) for v in value]
     return value
+
+
+def redact(value: Any) -> Any:
+    """Wire values with every secret replaced by "[secret]"."""
+    return _walk(value, lambda _: SECRET)
 
 
 def unwrap(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return unwrap(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
+    """Wire values with secrets unwrapped (for answering StackReferences)."""
+    return _walk(value, lambda v: unwrap(rpc.unwrap_rpc_secret(v)))
 
 
 def _provider_urn(reference: str) -> Optional[str]:

@@ -366,6 +366,15 @@ def _merge(defaults: dict[str, Any], given: Any) -> Any:
     return merged
 
 
+def _with_defaults(data: Any, defaults: dict[str, dict[str, Any]]) -> Any:
+    """Each per-service group starts from that service's documented defaults."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return data  # the model reports the wrong type with its key path
+    return {**data, **{key: _merge(value, data.get(key, {})) for key, value in defaults.items()}}
+
+
 class Services(Model):
     """Per-service settings, keyed as in the platform's Helm values."""
 
@@ -379,14 +388,7 @@ class Services(Model):
     @model_validator(mode="before")
     @classmethod
     def _apply_defaults(cls, data: Any) -> Any:
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            return data
-        merged = dict(data)
-        for key in SERVICE_DEFAULTS:
-            merged[key] = _merge(_service_defaults(key), data.get(key, {}))
-        return merged
+        return _with_defaults(data, {key: _service_defaults(key) for key in SERVICE_DEFAULTS})
 
 
 class ServiceAutoscaling(Model):
@@ -450,14 +452,7 @@ class Autoscaling(Model):
     @model_validator(mode="before")
     @classmethod
     def _apply_defaults(cls, data: Any) -> Any:
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            return data
-        merged = dict(data)
-        for key, defaults in AUTOSCALING_DEFAULTS.items():
-            merged[key] = _merge(defaults, data.get(key, {}))
-        return merged
+        return _with_defaults(data, AUTOSCALING_DEFAULTS)
 
 
 class ImageConfig(Model):
