@@ -1,10 +1,11 @@
 """The offline plan: run the program for a stack under the mock runtime, print a
-preview tree, write out/<stack>/ and validate every Kubernetes object.
+preview tree, write out/<stack>/, validate every Kubernetes object and evaluate the
+policy pack (policies/) against every recorded resource.
 
     python -m offline.plan acme            # one stack
     python -m offline.plan --all           # every stacks/Pulumi.*.yaml
 
-Exit codes: 0 clean, 1 validation violations, 2 bad configuration (or stack file),
+Exit codes: 0 clean, 1 validation or mandatory-policy violations, 2 bad configuration (or stack file),
 3 the program itself failed (a bug: the traceback is printed).
 """
 
@@ -19,11 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, TextIO
 
+from fleet.deploy_time import deploy_time_lines
+from policies import POLICIES
 from stackconfig import ConfigError, load_config
 from stackconfig.model import StackConfig
 
 from . import report
 from .checks import Violation, check_plan
+from .policy_check import evaluate_policies
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
 from .stackfile import ROOT, StackFileError, read_stack, stack_names, stack_path
 
@@ -38,6 +42,7 @@ class PlanResult:
     run: Optional[PlanRun] = None
     problems: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    policy_violations: list[Violation] = field(default_factory=list)
 
 
 class Planner:
@@ -73,7 +78,10 @@ class Planner:
         self._outputs[stack] = run.outputs
         version = _kubernetes_version(config, references)
         violations = check_plan(run, version)
-        return PlanResult(stack, EXIT_VIOLATIONS if violations else EXIT_OK, run=run, violations=violations)
+        policy_violations = evaluate_policies(run)
+        failed = bool(violations or policy_violations)
+        return PlanResult(stack, EXIT_VIOLATIONS if failed else EXIT_OK, run=run, violations=violations,
+                          policy_violations=policy_violations)
 
     def _references(self, config: StackConfig) -> dict[str, dict[str, StackOutput]]:
         names = []
@@ -129,6 +137,9 @@ def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> 
     for line in report.summary_lines(run):
         print(line, file=out)
     print(file=out)
+    for line in deploy_time_lines(run):
+        print(line, file=out)
+    print(file=out)
     if run.outputs:
         print("Outputs:", file=out)
         width = max(len(k) for k in run.outputs) + 2
@@ -145,6 +156,12 @@ def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> 
             print(f"  {violation}", file=out)
     else:
         print("Validation: every Kubernetes object and plan rule passed.", file=out)
+    if result.policy_violations:
+        print(f"\n{len(result.policy_violations)} mandatory policy violation(s) (policy pack policies/):", file=out)
+        for violation in result.policy_violations:
+            print(f"  policy {violation.path}: {violation.obj}: {violation.message}", file=out)
+    else:
+        print(f"Policies: all {len(POLICIES)} policies of the pack passed.", file=out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
