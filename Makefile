@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?=
 
-.PHONY: help venv plan plan-all test lint typecheck docs snapshots clean
+.PHONY: help venv plan plan-all test lint typecheck docs snapshots tenant promote bench clean
 
 help:
 	@echo "make plan STACK=<name>   offline plan of one stack (writes out/<name>/)"
@@ -14,6 +14,11 @@ help:
 	@echo "make test                type check and the whole test suite"
 	@echo "make docs                regenerate docs/configuration.md from the config models"
 	@echo "make snapshots           re-render tests/snapshots/ (review the diff)"
+	@echo "make tenant NAME=<customer> DOMAIN=<domain> [VALUES=<helm values file>]"
+	@echo "                         onboard a customer: writes stacks/Pulumi.<customer>.yaml"
+	@echo "make promote TAG=<tag> STACKS=\"a b\" [DRY_RUN=1]"
+	@echo "                         promote a release (Pulumi Automation API; DRY_RUN=1 plans offline)"
+	@echo "make bench               offline plan time and memory, 1/10/50 stacks (out/bench/)"
 
 # Re-install when a requirements file changes; the stamp records the last good install.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -21,7 +26,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-venv: $(STAMP)
+# checkov pins packages (packaging<24, boto3, ...) that conflict with the Pulumi SDK's,
+# so it lives in a virtualenv of its own; tests/test_scanners.py runs it from there.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): scanners/requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scanners/requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 plan: $(STAMP)
 	@test -n "$(STACK)" || { echo "usage: make plan STACK=<name> (stacks: $$(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$$/\1/p' | tr '\n' ' '))"; exit 2; }
@@ -36,7 +50,7 @@ typecheck: $(STAMP)
 lint: $(STAMP) typecheck
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) lint
+test: $(STAMP) $(CHECKOV_STAMP) lint
 	$(PY) -m pytest
 
 docs: $(STAMP)
@@ -44,6 +58,17 @@ docs: $(STAMP)
 
 snapshots: $(STAMP)
 	$(PY) -m tools.snapshots
+
+tenant: $(STAMP)
+	@test -n "$(NAME)" -a -n "$(DOMAIN)" || { echo "usage: make tenant NAME=<customer> DOMAIN=<domain> [VALUES=<helm values file>]"; exit 2; }
+	$(PY) -m fleet.onboard $(NAME) $(DOMAIN) $(if $(VALUES),--values $(VALUES))
+
+promote: $(STAMP)
+	@test -n "$(TAG)" -a -n "$(STACKS)" || { echo "usage: make promote TAG=<tag> STACKS=\"<stack> ...\" [DRY_RUN=1]"; exit 2; }
+	$(PY) -m fleet.promote $(TAG) $(STACKS) $(if $(DRY_RUN),--dry-run)
+
+bench: $(STAMP)
+	$(PY) -m fleet.bench
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .hypothesis
