@@ -19,8 +19,11 @@ from .platform import Platform, PlatformArgs
 MANAGED_BY_TAG = {"managed-by": "pulumi", "app": "datafly-signal"}
 
 
-def stack_tags(tags: dict[str, str]) -> dict[str, str]:
-    return {**MANAGED_BY_TAG, "pulumi-stack": pulumi.get_stack(), **tags}
+def stack_tags(owner: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    """The tags of every AWS resource: the stack's own (owner, stack, managed-by) last,
+    so a configured tag can add to them but never relabel a resource's owner (the config
+    model refuses those keys too: RESERVED_TAG_KEYS)."""
+    return {**extra, **MANAGED_BY_TAG, "stack": pulumi.get_stack(), **owner}
 
 
 def aws_provider(name: str, region: str, tags: dict[str, str]) -> aws.Provider:
@@ -37,7 +40,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
 
 
 def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
-    tags = stack_tags({"environment": platform.environment, **platform.tags})
+    tags = stack_tags({"environment": platform.environment}, platform.tags)
     provider = aws_provider("aws", region, tags)
     shared = Platform(
         platform.environment,
@@ -58,7 +61,7 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
 
 def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
     # Cost allocation: the customer tag on every AWS resource of the stack, set once here.
-    tags = stack_tags({"datafly:tenant": tenant.name, **tenant.tags})
+    tags = stack_tags({"datafly:tenant": tenant.name}, tenant.tags)
     provider = aws_provider("aws", region, tags)
     aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     outputs: dict[str, Any] = {"customer": tenant.name}

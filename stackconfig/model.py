@@ -17,6 +17,9 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from builders.eks import node_ami_type
+from builders.network import NetworkPlanError, plan_subnets
+
 from .types import (
     DEFAULT_KUBERNETES_VERSION,
     AcmCertificateArn,
@@ -101,6 +104,13 @@ class NetworkConfig(Model):
             raise _field_error(
                 "vpcId", self.vpc_id, "only allowed when mode is existing"
             )
+        else:
+            # The subnet plan the Network component will build: a CIDR too small for the
+            # AZ count is refused here, before anything is registered.
+            try:
+                plan_subnets(self.cidr, self.availability_zones)
+            except NetworkPlanError as exc:
+                raise _field_error("cidr", self.cidr, str(exc)) from None
         return self
 
 
@@ -118,6 +128,10 @@ class NodeGroupConfig(Model):
 
     @model_validator(mode="after")
     def _sizes(self) -> "NodeGroupConfig":
+        try:
+            node_ami_type(self.instance_types)
+        except ValueError as exc:
+            raise _field_error("instanceTypes", self.instance_types, str(exc)) from None
         if not self.min_size <= self.desired_size <= self.max_size:
             raise _field_error(
                 "desiredSize",
@@ -217,6 +231,11 @@ class PlatformConfig(Model):
     environment: EnvironmentName = Field(description="Environment name, e.g. `prod`.")
     protect: bool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
+
+    @model_validator(mode="after")
+    def _tags(self) -> Any:
+        _check_tags(self.tags)
+        return self
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cluster: ClusterConfig
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
@@ -650,6 +669,11 @@ class TenantConfig(Model):
     domain: Domain = Field(description="Customer domain; hosts default to data/app/api.<domain>.")
     protect: bool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
+
+    @model_validator(mode="after")
+    def _tags(self) -> Any:
+        _check_tags(self.tags)
+        return self
     platform: Optional[PlatformReference] = Field(
         None, description="Run on a shared platform stack (exclusive with dedicatedCluster)."
     )
@@ -759,6 +783,21 @@ class FieldError(ValueError):
         self.path = path
         self.value = value
         self.reason = reason
+
+
+# Set by the program on every AWS resource (components/stack.py): ownership and cost
+# allocation must not be relabelled from a stack file.
+RESERVED_TAG_KEYS = ("managed-by", "app", "stack", "environment", "datafly:tenant")
+
+
+def _check_tags(tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        if key in RESERVED_TAG_KEYS:
+            raise _field_error(f"tags.{key}", value, "is set by the program on every resource; "
+                               f"reserved keys: {', '.join(RESERVED_TAG_KEYS)}")
+        if key.lower().startswith("aws:") or not 1 <= len(key) <= 128 or len(value) > 256:
+            raise _field_error(f"tags.{key}", value, "AWS tag keys are 1-128 characters, not starting "
+                               "with aws:, and values at most 256 characters")
 
 
 def _field_error(path: str, value: Any, reason: str) -> FieldError:

@@ -184,6 +184,6 @@ def test_a_release_bump_touches_only_the_deployments_and_the_migrations_job(acme
 def test_every_aws_resource_carries_the_customer_tag_through_the_provider(acme: PlanRun) -> None:
     provider = one(acme, "pulumi:providers:aws", "aws")
     assert json.loads(provider.inputs["defaultTags"])["tags"] == {
-        "managed-by": "pulumi", "app": "datafly-signal", "pulumi-stack": "acme", "datafly:tenant": "acme",
+        "managed-by": "pulumi", "app": "datafly-signal", "stack": "acme", "datafly:tenant": "acme",
     }
     assert all(r.provider == provider.urn for r in acme.resources if r.custom and r.type.startswith("aws:"))

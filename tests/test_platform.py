@@ -63,7 +63,7 @@ def test_stateful_resources_are_protected(platform_plan: PlanRun) -> None:
 def test_every_aws_resource_is_tagged_through_the_provider(platform_plan: PlanRun) -> None:
     provider = one(platform_plan, "pulumi:providers:aws", "aws")
     tags = json.loads(provider.inputs["defaultTags"])["tags"]
-    assert tags == {"managed-by": "pulumi", "app": "datafly-signal", "pulumi-stack": "platform",
+    assert tags == {"managed-by": "pulumi", "app": "datafly-signal", "stack": "platform",
                     "environment": "prod", "cost-center": "platform"}
 
 
