@@ -102,13 +102,17 @@ class Platform(pulumi.ComponentResource):
         )
         metrics = MetricsServer(f"{name}-metrics-server", MetricsServerArgs(depends_on=after_alb), on_cluster)
         self.ingress_classes = ["alb"]
+        # What a dedicated-tier customer's objects wait for: CRDs, webhooks and the
+        # ingress controllers (an nginx Ingress needs the controller's admission webhook).
+        self.addon_releases = [alb.release, keda.release, external_secrets.release, metrics.release]
         if args.addons.ingress_nginx.enabled:
-            IngressNginx(
+            nginx = IngressNginx(
                 f"{name}-ingress-nginx",
                 IngressNginxArgs(replicas=args.addons.ingress_nginx.replicas, depends_on=after_alb),
                 on_cluster,
             )
             self.ingress_classes.append("nginx")
+            self.addon_releases.append(nginx.release)
         self.kafka = None
         if args.kafka is not None:
             zones = min(args.network.availability_zones, MSK_MAX_AZS)
@@ -131,7 +135,6 @@ class Platform(pulumi.ComponentResource):
         self.vpc_cidr = network.vpc_cidr
         self.kubeconfig = eks.kubeconfig
         self.provider = eks.provider
-        self.addon_releases = [alb.release, keda.release, external_secrets.release, metrics.release]
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, Any]:

@@ -159,13 +159,16 @@ class StackOperations(Protocol):
 class PulumiAutomation:
     """`pulumi preview` / `pulumi up` of this project's stacks through the Automation
     API (a local workspace on the project directory, so the CLI reads the edited stack
-    files). Needs the Pulumi CLI and a logged-in backend."""
+    files). Needs the Pulumi CLI and a logged-in backend. The project's policy pack
+    (policies/) runs in every preview and up, so a real deployment is held to the same
+    mandatory policies as the offline plan."""
 
     def __init__(self, work_dir: Path = ROOT, organization: Optional[str] = None,
                  on_output: Optional[Callable[[str], None]] = None) -> None:
         self.work_dir = work_dir
         self.organization = organization
         self.on_output = on_output
+        self.policy_packs = [str(work_dir / "policies")]
 
     def _select(self, stack: str) -> Any:
         from pulumi import automation as auto  # imported here: the dry run and tests never need it
@@ -174,11 +177,11 @@ class PulumiAutomation:
         return auto.select_stack(stack_name=name, work_dir=str(self.work_dir))
 
     def preview(self, stack: str) -> str:
-        result = self._select(stack).preview(diff=True, on_output=self.on_output)
+        result = self._select(stack).preview(diff=True, on_output=self.on_output, policy_packs=self.policy_packs)
         return "preview: " + _changes(result.change_summary)
 
     def up(self, stack: str) -> str:
-        result = self._select(stack).up(diff=True, on_output=self.on_output)
+        result = self._select(stack).up(diff=True, on_output=self.on_output, policy_packs=self.policy_packs)
         return "up: " + _changes(result.summary.resource_changes or {})
 
 
@@ -356,7 +359,9 @@ def _copy_project(root: Path, into: Path) -> Path:
 def _plan_document(planner: Planner, stack: str) -> tuple[Optional[dict[str, Any]], list[str]]:
     result = planner.plan(stack)
     if result.run is None or result.exit_code != PLAN_OK:
-        return None, [*result.problems, *(str(v) for v in result.violations)]
+        reasons = [*result.problems, *(str(v) for v in result.violations),
+                   *(f"policy {v.path}: {v.obj}: {v.message}" for v in result.policy_violations)]
+        return None, reasons or [f"exit code {result.exit_code}"]
     return report.plan_json(result.run), []
 
 

@@ -187,3 +187,18 @@ def test_every_aws_resource_carries_the_customer_tag_through_the_provider(acme: 
         "managed-by": "pulumi", "app": "datafly-signal", "stack": "acme", "datafly:tenant": "acme",
     }
     assert all(r.provider == provider.urn for r in acme.resources if r.custom and r.type.startswith("aws:"))
+
+
+def test_a_dedicated_nginx_customer_waits_for_its_own_ingress_controller(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    stack_file = tmp_path / "stacks" / "Pulumi.initech.yaml"
+    document: dict[str, Any] = yaml.safe_load(stack_file.read_text())
+    tenant = document["config"]["datafly:tenant"]
+    tenant["ingress"] = {"className": "nginx", "tls": {"secretName": "initech-tls"}}
+    tenant["dedicatedCluster"].setdefault("addons", {})["ingressNginx"] = {"enabled": True}
+    stack_file.write_text(yaml.safe_dump(document))
+    initech = _plan("initech", tmp_path)
+    nginx = one(initech, "kubernetes:helm.sh/v3:Release", "initech-cluster-ingress-nginx-release")
+    (ingress,) = of_type(initech, "kubernetes:networking.k8s.io/v1:Ingress")
+    assert nginx.urn in ingress.dependencies

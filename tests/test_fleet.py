@@ -9,8 +9,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pulumi_aws as aws
 import pytest
 import yaml
 
@@ -575,3 +577,40 @@ def test_the_bench_measures_a_child_and_reports_against_the_targets() -> None:
     assert "| 50 | 51 | 40.00 | 0.80 | 200 |" in text
     assert "50 stacks: 40.00 s against a limit of 50 × one stack = 125.00 s: meets the target." in text
     json.dumps(data)
+
+
+def test_the_dry_run_fails_when_a_plan_fails_only_on_a_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    class PublicInstance(aws.rds.Instance):
+        """A careless edit of components/postgres.py: only the policy pack catches it."""
+
+        def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+            kwargs["publicly_accessible"] = True
+            super().__init__(resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(aws.rds, "Instance", PublicInstance)
+    (result,) = promote.dry_run(["acme"], promote.Release("v1.3.0"))
+    assert not result.ok
+    assert result.violations == [
+        "the offline plan fails: policy rds-not-public: aws:rds/instance:Instance acme-data-postgres-instance: "
+        "publiclyAccessible is true: the database gets a public endpoint",
+    ] * 2  # before and after the bump
+
+
+def test_real_previews_and_ups_run_the_policy_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    class Stack:
+        def preview(self, **kwargs: Any) -> Any:
+            calls.append(("preview", kwargs))
+            return SimpleNamespace(change_summary={})
+
+        def up(self, **kwargs: Any) -> Any:
+            calls.append(("up", kwargs))
+            return SimpleNamespace(summary=SimpleNamespace(resource_changes={}))
+
+    automation = promote.PulumiAutomation(ROOT)
+    monkeypatch.setattr(automation, "_select", lambda stack: Stack())
+    automation.preview("acme")
+    automation.up("acme")
+    assert [(step, kwargs["policy_packs"]) for step, kwargs in calls] == [
+        ("preview", [str(ROOT / "policies")]), ("up", [str(ROOT / "policies")])]
