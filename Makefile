@@ -12,7 +12,7 @@ help:
 	@echo "make plan STACK=<name>   offline plan of one stack (writes out/<name>/)"
 	@echo "make plan-all            offline plan of every stacks/Pulumi.*.yaml"
 	@echo "make test                type check and the whole test suite"
-	@echo "make docs                regenerate docs/configuration.md from the config models"
+	@echo "make docs                regenerate docs/configuration.md, docs/policies.md and the README policy table"
 	@echo "make snapshots           re-render tests/snapshots/ (review the diff)"
 	@echo "make tenant NAME=<customer> DOMAIN=<domain> [VALUES=<helm values file>]"
 	@echo "                         onboard a customer: writes stacks/Pulumi.<customer>.yaml"
@@ -55,6 +55,8 @@ test: $(STAMP) $(CHECKOV_STAMP) lint
 
 docs: $(STAMP)
 	$(PY) -m tools.config_docs > docs/configuration.md
+	$(PY) -m policies.docs > docs/policies.md
+	$(PY) -m policies.docs --readme
 
 snapshots: $(STAMP)
 	$(PY) -m tools.snapshots

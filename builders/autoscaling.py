@@ -2,19 +2,19 @@
 
 metricsProvider `keda`: one KEDA ScaledObject per service (CPU, plus Kafka consumer
 lag where `lagThreshold` is set) and one TriggerAuthentication for MSK IAM.
-metricsProvider `prometheus`: an autoscaling/v2 HorizontalPodAutoscaler on CPU only.
-Consumer lag is an *external* metric there, which needs a Kafka lag exporter and a
-Prometheus adapter rule that this platform does not install; lag-based scaling is
-therefore KEDA-only and the HPA variant scales event-processor on CPU alone.
+metricsProvider `prometheus`: an autoscaling/v2 HorizontalPodAutoscaler on CPU plus,
+for the Kafka consumers, consumer lag as an External metric (name configurable:
+`autoscaling.prometheus.lagMetricName`), served by the Prometheus adapter of the
+environment's metrics pipeline, which this program does not install.
 
 KEDA facts (v2.20): the `kafka` scaler authenticates to MSK IAM with
 `sasl: oauthbearer` + `saslTokenProvider: aws_msk_iam`, needs `tls: enable` and
 `awsRegion` (its `sasl` enum has no `aws_msk_iam` value); every metadata value is a
 string. https://keda.sh/docs/2.20/scalers/apache-kafka/ and
-https://keda.sh/docs/2.20/authentication-providers/aws/ — `podIdentity.provider: aws`
-with `identityOwner: workload` makes KEDA assume the role named in the scaled
-workload's service account annotation, so the workload role's trust policy must also
-trust `system:serviceaccount:keda:keda-operator`.
+https://keda.sh/docs/2.20/authentication-providers/aws/ — the TriggerAuthentication
+uses `podIdentity.provider: aws` with `roleArn`: the KEDA operator (its own IRSA role)
+assumes the customer's `datafly-keda-<customer>` lag-reader role, which may only
+describe the customer's cluster, topics and groups.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ secret and are written into the templates by the program.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi import Input
@@ -67,13 +67,24 @@ def secret_store(config: TenantConfig, region: str) -> dict[str, Any]:
     }
 
 
+def vendor_key(name: str) -> str:
+    """`VENDOR_<NAME>`: vendor names are DNS labels, environment keys are not."""
+    return "VENDOR_" + name.upper().replace("-", "_")
+
+
+def vendor_keys(config: TenantConfig) -> list[str]:
+    """The vendor credentials' keys in the app secret (and the synced Secret), which the
+    delivery workers read to deliver to each vendor's API."""
+    return sorted(vendor_key(name) for name in config.secrets.vendor_credentials)
+
+
 def _entry(secret_key: str, remote_key: Input[str], prop: str) -> dict[str, Any]:
     return {"secretKey": secret_key, "remoteRef": {"key": remote_key, "property": prop}}
 
 
 def connection_templates(
     *, database_host: str, database_port: int, database_name: str, redis_host: str, redis_port: int,
-    kafka_brokers: str,
+    kafka_brokers: str, vendors: Sequence[str] = (),
 ) -> dict[str, str]:
     """The Secret's keys as ESO (engine v2, Go templates) renders them. Credentials are
     URL-escaped: RDS-generated passwords may contain characters that break a URL."""
@@ -86,6 +97,8 @@ def connection_templates(
         "KAFKA_BROKERS": kafka_brokers,
         "JWT_SECRET": "{{ .jwt_secret }}",
         "ENCRYPTION_KEY": "{{ .encryption_key }}",
+        # Copied as they are; every template key must have its data entry below.
+        **{key: f"{{{{ .{key.lower()} }}}}" for key in vendors},
     }
 
 
@@ -113,6 +126,7 @@ def app_external_secret(
                 _entry("redis_auth_token", redis_secret_arn, "REDIS_AUTH_TOKEN"),
                 _entry("jwt_secret", app_secret_arn, "JWT_SECRET"),
                 _entry("encryption_key", app_secret_arn, "ENCRYPTION_KEY"),
+                *(_entry(key.lower(), app_secret_arn, key) for key in vendor_keys(config)),
             ],
         },
     }

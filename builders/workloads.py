@@ -12,6 +12,7 @@ from pulumi import Input
 
 from stackconfig.model import GatewayServiceConfig, TenantConfig
 
+from .external_secrets import vendor_keys
 from .labels import common_labels
 from .namespace import namespace_name
 from .services import (
@@ -119,6 +120,8 @@ def _env(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) -> lis
     env = [{"name": k, "value": v} for k, v in sorted(cfg.env.items())]
     env += [{"name": k, "value": v} for k, v in program.items()]
     env += [_secret_env(config, name) for name in svc.secret_env]
+    if svc.vendor_egress:
+        env += [_secret_env(config, key) for key in vendor_keys(config)]
     return env
 
 

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from builders.external_secrets import vendor_key
 from stackconfig.model import SecretsConfig
 
 # Secrets Manager's longest recovery window: a deleted secret can be restored for 30
@@ -87,11 +88,6 @@ class CustomerSecretsArgs:
                 name: pulumi.Output.secret(value) for name, value in sorted(config.vendor_credentials.items())
             },
         )
-
-
-def vendor_key(name: str) -> str:
-    """`VENDOR_<NAME>`: vendor names are DNS labels, environment keys are not."""
-    return "VENDOR_" + name.upper().replace("-", "_")
 
 
 class CustomerSecrets(pulumi.ComponentResource):

@@ -72,6 +72,7 @@ class CustomerWorkloads(pulumi.ComponentResource):
         ).apply(lambda v: external_secrets.connection_templates(
             database_host=v[0], database_port=v[1], database_name=config.postgres.database_name,
             redis_host=v[2], redis_port=v[3], kafka_brokers=v[4],
+            vendors=external_secrets.vendor_keys(config),
         ))
         secrets = add(
             external_secrets.external_secrets(

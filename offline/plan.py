@@ -43,6 +43,7 @@ class PlanResult:
     problems: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     policy_violations: list[Violation] = field(default_factory=list)
+    kubernetes_version: str = ""
 
 
 class Planner:
@@ -51,15 +52,22 @@ class Planner:
     def __init__(self, root: Path = ROOT, out_dir: Optional[Path] = None) -> None:
         self.root = root
         self.out_dir = out_dir if out_dir is not None else root / "out"
-        self._outputs: dict[str, dict[str, StackOutput]] = {}
+        self._runs: dict[str, PlanResult] = {}
         self._results: dict[str, PlanResult] = {}
 
     def plan(self, stack: str) -> PlanResult:
         if stack not in self._results:
-            self._results[stack] = self._plan(stack)
+            self._results[stack] = self._check(self._run(stack))
         return self._results[stack]
 
-    def _plan(self, stack: str) -> PlanResult:
+    def _run(self, stack: str) -> PlanResult:
+        """Read, validate and run the stack's program; no checks yet (a stack read only
+        for its outputs, through a StackReference, needs none)."""
+        if stack not in self._runs:
+            self._runs[stack] = self._run_uncached(stack)
+        return self._runs[stack]
+
+    def _run_uncached(self, stack: str) -> PlanResult:
         try:
             stack_file = read_stack(stack, self.root)
         except StackFileError as exc:
@@ -75,13 +83,17 @@ class Planner:
             run = run_program(stack_file, config.region, references)
         except ProgramConfigError as exc:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.error.problems])
-        self._outputs[stack] = run.outputs
-        version = _kubernetes_version(config, references)
-        violations = check_plan(run, version)
-        policy_violations = evaluate_policies(run)
+        return PlanResult(stack, EXIT_OK, run=run, kubernetes_version=_kubernetes_version(config, references))
+
+    @staticmethod
+    def _check(ran: PlanResult) -> PlanResult:
+        if ran.run is None:
+            return ran
+        violations = check_plan(ran.run, ran.kubernetes_version)
+        policy_violations = evaluate_policies(ran.run)
         failed = bool(violations or policy_violations)
-        return PlanResult(stack, EXIT_VIOLATIONS if failed else EXIT_OK, run=run, violations=violations,
-                          policy_violations=policy_violations)
+        return PlanResult(ran.stack, EXIT_VIOLATIONS if failed else EXIT_OK, run=ran.run, violations=violations,
+                          policy_violations=policy_violations, kubernetes_version=ran.kubernetes_version)
 
     def _references(self, config: StackConfig) -> dict[str, dict[str, StackOutput]]:
         names = []
@@ -94,7 +106,7 @@ class Planner:
         its stack file is here, otherwise the fixture offline/fixtures/<stack>.json."""
         stack = qualified.rsplit("/", 1)[-1]
         if stack_path(stack, self.root).exists():
-            result = self.plan(stack)
+            result = self._run(stack)
             if result.run is None:
                 raise StackFileError(
                     f"stack reference {qualified}: its stack {stack!r} does not plan: "

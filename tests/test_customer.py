@@ -202,3 +202,42 @@ def test_a_dedicated_nginx_customer_waits_for_its_own_ingress_controller(tmp_pat
     nginx = one(initech, "kubernetes:helm.sh/v3:Release", "initech-cluster-ingress-nginx-release")
     (ingress,) = of_type(initech, "kubernetes:networking.k8s.io/v1:Ingress")
     assert nginx.urn in ingress.dependencies
+
+
+def test_vendor_credentials_reach_the_delivery_workers_only() -> None:
+    umbrella = _plan("umbrella")
+    (external,) = of_type(umbrella, "kubernetes:external-secrets.io/v1:ExternalSecret")
+    spec = external.inputs["spec"]
+    vendor_entries = [e for e in spec["data"] if e["secretKey"].startswith("vendor_")]
+    assert [(e["secretKey"], e["remoteRef"]["property"]) for e in vendor_entries] == [
+        ("vendor_ga4", "VENDOR_GA4"), ("vendor_meta_capi", "VENDOR_META_CAPI")]
+    assert {e["remoteRef"]["key"] for e in vendor_entries} == {
+        e["remoteRef"]["key"] for e in spec["data"] if e["secretKey"] == "jwt_secret"}  # the app secret
+    template = spec["target"]["template"]["data"]
+    assert (template["VENDOR_GA4"], template["VENDOR_META_CAPI"]) == ("{{ .vendor_ga4 }}", "{{ .vendor_meta_capi }}")
+    for deployment in of_type(umbrella, DEPLOYMENT):
+        (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+        vendor_env = [e["name"] for e in container["env"] if e["name"].startswith("VENDOR_")]
+        expected = ["VENDOR_GA4", "VENDOR_META_CAPI"] if container["name"] == "delivery-workers" else []
+        assert vendor_env == expected, container["name"]
+
+
+def test_the_keda_lag_reader_is_assumed_only_by_the_keda_operator_and_only_describes(acme: PlanRun) -> None:
+    platform = plan.Planner().plan("platform").run
+    assert platform is not None
+    role = one(acme, "aws:iam/role:Role", "acme-data-keda")
+    assert role.inputs["name"] == "datafly-keda-acme"  # the operator may assume datafly-keda-* only
+    assert json.loads(role.inputs["assumeRolePolicy"]) == {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": platform.outputs["kedaOperatorRoleArn"].value}}]}
+    cluster = platform.outputs["kafkaClusterArn"].value
+    prefix = cluster.replace(":cluster/", ":{kind}/") + "/acme.*"
+    policy = json.loads(one(acme, "aws:iam/rolePolicy:RolePolicy", "acme-data-keda-policy").inputs["policy"])
+    assert policy == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Cluster", "Effect": "Allow", "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+         "Resource": cluster},
+        {"Sid": "Topics", "Effect": "Allow", "Action": ["kafka-cluster:DescribeTopic"],
+         "Resource": prefix.format(kind="topic")},
+        {"Sid": "Groups", "Effect": "Allow", "Action": ["kafka-cluster:DescribeGroup"],
+         "Resource": prefix.format(kind="group")},
+    ]}

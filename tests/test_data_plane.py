@@ -17,8 +17,9 @@ from builders.data_stores import (
     postgres_parameter_group_family,
     postgres_parameters,
 )
+from builders.external_secrets import vendor_key
 from builders.msk import kafka_client_policy
-from components.customer_secrets import CustomerSecrets, CustomerSecretsArgs, vendor_key
+from components.customer_secrets import CustomerSecrets, CustomerSecretsArgs
 from components.irsa_role import IrsaRole, IrsaRoleArgs
 from components.postgres import Postgres, PostgresArgs
 from components.redis import Redis, RedisArgs

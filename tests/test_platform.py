@@ -105,3 +105,9 @@ def test_optional_parts(overrides: dict[str, Any], msk: int, nginx: int) -> None
 def test_unprotected_platform_protects_nothing() -> None:
     plan_run = plan_platform(protect=False)
     assert not any(r.protect for r in plan_run.resources)
+
+
+def test_the_stack_reference_fixture_answers_what_the_platform_exports(platform_plan: PlanRun) -> None:
+    fixture = json.loads((ROOT / "offline" / "fixtures" / "platform-external.json").read_text())
+    assert set(fixture["outputs"]) == set(platform_plan.outputs)
+    assert set(fixture["secretOutputNames"]) == {k for k, v in platform_plan.outputs.items() if v.secret}

@@ -66,6 +66,14 @@ def test_docs_table_is_generated_from_the_pack() -> None:
     assert all(f"| `{p.name}` |" in expected for p in POLICIES)
 
 
+def test_readme_lists_every_policy_as_the_pack_defines_it() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert docs.readme_with_table(readme) == readme, (
+        "README.md's policy table is stale: run `python -m policies.docs --readme`"
+    )
+    assert all(f"| `{p.name}` |" in readme for p in POLICIES)
+
+
 def test_main_builds_no_pack_when_imported_and_loads_the_same_policies() -> None:
     # Run as anything but __main__ it must define the loader and return, not serve.
     namespace = runpy.run_path(str(ROOT / "policies" / "__main__.py"), run_name="policies_main")
