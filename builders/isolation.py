@@ -8,11 +8,12 @@ fits and a runaway (or a second copy of a workload) does not.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
+import pulumi
 from pulumi import Input
 
 from stackconfig.model import TenantConfig
@@ -239,11 +240,21 @@ def _policy(config: TenantConfig, name: str, pod_selector: dict[str, Any],
     }
 
 
-def _controller_peers(config: TenantConfig, vpc_cidr: Input[str], ingress_nginx_namespace: str) -> list[dict[str, Any]]:
+def _alb_peers(cidrs: Sequence[str], vpc_cidr: Any) -> list[dict[str, Any]]:
+    # An adopted VPC may name no subnets of the ALB's kind; the whole VPC is then the
+    # narrowest range known.
+    return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs] or [{"ipBlock": {"cidr": vpc_cidr}}]
+
+
+def _controller_peers(config: TenantConfig, vpc_cidr: Input[str], load_balancer_cidrs: Input[Sequence[str]],
+                      ingress_nginx_namespace: str) -> Input[list[dict[str, Any]]]:
     if config.ingress.class_name == "alb":
-        # target-type ip: the ALB connects straight to pod IPs from its VPC addresses
-        # (traffic and health checks alike), so there is no pod to select.
-        return [{"ipBlock": {"cidr": vpc_cidr}}]
+        # target-type ip: the ALB connects straight to pod IPs from its own addresses in
+        # the subnets it lives in (traffic and health checks alike), so there is no pod to
+        # select. Only those subnets: pods of other customers share the VPC's range.
+        if isinstance(load_balancer_cidrs, pulumi.Output) or isinstance(vpc_cidr, pulumi.Output):
+            return pulumi.Output.all(load_balancer_cidrs, vpc_cidr).apply(lambda v: _alb_peers(v[0], v[1]))
+        return _alb_peers(list(load_balancer_cidrs), vpc_cidr)  # type: ignore[arg-type]
     return [{"namespaceSelector": {"matchLabels": {_NS_NAME_LABEL: ingress_nginx_namespace}}}]
 
 
@@ -256,11 +267,11 @@ def _vpc_egress(vpc_cidr: Input[str], ports: Iterable[int]) -> dict[str, Any]:
 
 
 def _service_policy(config: TenantConfig, svc: ServiceSpec, vpc_cidr: Input[str],
-                    ingress_nginx_namespace: str) -> dict[str, Any]:
+                    load_balancer_cidrs: Input[Sequence[str]], ingress_nginx_namespace: str) -> dict[str, Any]:
     ingress: list[dict[str, Any]] = []
     if svc.port is not None:
         ingress.append({
-            "from": _controller_peers(config, vpc_cidr, ingress_nginx_namespace),
+            "from": _controller_peers(config, vpc_cidr, load_balancer_cidrs, ingress_nginx_namespace),
             "ports": [_port(svc.port)],
         })
         callers = [other for other in CATALOGUE if svc.key in other.calls]
@@ -288,7 +299,7 @@ def _service_policy(config: TenantConfig, svc: ServiceSpec, vpc_cidr: Input[str]
     return _policy(config, f"allow-{svc.name}", _pods(config, svc), ingress, egress)
 
 
-def network_policies(config: TenantConfig, *, vpc_cidr: Input[str],
+def network_policies(config: TenantConfig, *, vpc_cidr: Input[str], load_balancer_cidrs: Input[Sequence[str]],
                      ingress_nginx_namespace: str = INGRESS_NGINX_NAMESPACE) -> list[dict[str, Any]]:
     """Default deny both ways, DNS for everyone, then one allow-list per workload
     (the matrix documented in builders.services).
@@ -308,7 +319,8 @@ def network_policies(config: TenantConfig, *, vpc_cidr: Input[str],
             "ports": [_port(DNS_PORT, "UDP"), _port(DNS_PORT, "TCP")],
         }]),
     ]
-    policies += [_service_policy(config, svc, vpc_cidr, ingress_nginx_namespace) for svc in CATALOGUE]
+    policies += [_service_policy(config, svc, vpc_cidr, load_balancer_cidrs, ingress_nginx_namespace)
+                 for svc in CATALOGUE]
     policies.append(_policy(
         config, f"allow-{MIGRATIONS_NAME}",
         {"matchLabels": selector_labels(config.name, MIGRATIONS_NAME)},
@@ -317,13 +329,14 @@ def network_policies(config: TenantConfig, *, vpc_cidr: Input[str],
     return policies
 
 
-def isolation(config: TenantConfig, *, vpc_cidr: Input[str],
+def isolation(config: TenantConfig, *, vpc_cidr: Input[str], load_balancer_cidrs: Input[Sequence[str]],
               ingress_nginx_namespace: str = INGRESS_NGINX_NAMESPACE) -> list[dict[str, Any]]:
     """ResourceQuota, LimitRange, then the NetworkPolicies."""
     return [
         resource_quota(config),
         limit_range(config),
-        *network_policies(config, vpc_cidr=vpc_cidr, ingress_nginx_namespace=ingress_nginx_namespace),
+        *network_policies(config, vpc_cidr=vpc_cidr, load_balancer_cidrs=load_balancer_cidrs,
+                          ingress_nginx_namespace=ingress_nginx_namespace),
     ]
 
 

@@ -34,6 +34,8 @@ class PlatformServices:
     """What the customer uses from the platform besides the cluster itself."""
 
     vpc_cidr: pulumi.Input[str]
+    # The subnets the customer's ALB lives in (public or private, by its scheme).
+    load_balancer_cidrs: pulumi.Input[Sequence[str]]
     shared_kafka: Optional[SharedKafka]
     keda_operator_role_arn: Optional[pulumi.Input[str]]
     availability_zones: int = 3
@@ -94,6 +96,7 @@ class Customer(pulumi.ComponentResource):
                 config=config,
                 region=args.region,
                 vpc_cidr=args.platform.vpc_cidr,
+                load_balancer_cidrs=args.platform.load_balancer_cidrs,
                 kafka_bootstrap_brokers=data.kafka_bootstrap_brokers,
                 kafka_topic_prefix=data.topic_prefix,
                 service_role_arns=data.service_role_arns,

@@ -32,6 +32,7 @@ class CustomerWorkloadsArgs:
     config: TenantConfig
     region: str
     vpc_cidr: pulumi.Input[str]
+    load_balancer_cidrs: pulumi.Input[Sequence[str]]
     kafka_bootstrap_brokers: pulumi.Input[str]
     kafka_topic_prefix: str
     service_role_arns: Mapping[str, pulumi.Input[str]]
@@ -65,7 +66,8 @@ class CustomerWorkloads(pulumi.ComponentResource):
             opts = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *after])
             return [register(resource or resource_name(name, obj), obj, opts) for obj in objs]
 
-        guards = add(isolation.isolation(config, vpc_cidr=args.vpc_cidr), [])
+        guards = add(isolation.isolation(
+            config, vpc_cidr=args.vpc_cidr, load_balancer_cidrs=args.load_balancer_cidrs), [])
         templates = pulumi.Output.all(
             args.database_address, args.database_port, args.redis_address, args.redis_port,
             args.kafka_bootstrap_brokers,

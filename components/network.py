@@ -34,6 +34,10 @@ class Network(pulumi.ComponentResource):
     vpc_cidr: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
     public_subnet_ids: pulumi.Output[list[str]]
+    # Where load balancers live (public: internet-facing ALBs; private: internal ones),
+    # so customer NetworkPolicies admit ALB traffic from these ranges only.
+    private_subnet_cidrs: pulumi.Output[list[str]]
+    public_subnet_cidrs: pulumi.Output[list[str]]
     availability_zones: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
@@ -48,6 +52,8 @@ class Network(pulumi.ComponentResource):
                 "vpcCidr": self.vpc_cidr,
                 "privateSubnetIds": self.private_subnet_ids,
                 "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetCidrs": self.private_subnet_cidrs,
+                "publicSubnetCidrs": self.public_subnet_cidrs,
                 "availabilityZones": self.availability_zones,
             }
         )
@@ -66,6 +72,12 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr = aws.ec2.get_vpc_output(id=config.vpc_id, opts=invoke).cidr_block
         self.private_subnet_ids = pulumi.Output.from_input(list(config.private_subnet_ids))
         self.public_subnet_ids = pulumi.Output.from_input(list(config.public_subnet_ids))
+        self.private_subnet_cidrs = pulumi.Output.all(*[
+            aws.ec2.get_subnet_output(id=subnet_id, opts=invoke).cidr_block for subnet_id in config.private_subnet_ids
+        ])
+        self.public_subnet_cidrs = pulumi.Output.all(*[
+            aws.ec2.get_subnet_output(id=subnet_id, opts=invoke).cidr_block for subnet_id in config.public_subnet_ids
+        ])
         zones = [
             aws.ec2.get_subnet_output(id=subnet_id, opts=invoke).availability_zone
             for subnet_id in config.private_subnet_ids
@@ -204,6 +216,8 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr = vpc.cidr_block
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
+        self.private_subnet_cidrs = pulumi.Output.all(*[s.cidr_block for s in private_subnets])
+        self.public_subnet_cidrs = pulumi.Output.all(*[s.cidr_block for s in public_subnets])
         self.availability_zones = zones
 
     def _flow_logs(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> None:

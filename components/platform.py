@@ -133,6 +133,8 @@ class Platform(pulumi.ComponentResource):
             )
         self.access = eks.access
         self.vpc_cidr = network.vpc_cidr
+        self.private_subnet_cidrs = network.private_subnet_cidrs
+        self.public_subnet_cidrs = network.public_subnet_cidrs
         self.kubeconfig = eks.kubeconfig
         self.provider = eks.provider
         self.register_outputs(self.outputs())
@@ -142,6 +144,8 @@ class Platform(pulumi.ComponentResource):
         outputs: dict[str, Any] = {
             **self.access.outputs(),
             "vpcCidr": self.vpc_cidr,
+            "privateSubnetCidrs": self.private_subnet_cidrs,
+            "publicSubnetCidrs": self.public_subnet_cidrs,
             "kubeconfig": self.kubeconfig,
             "ingressClasses": self.ingress_classes,
             # Customer stacks' `datafly-keda-<customer>` roles trust this principal.

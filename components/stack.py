@@ -66,6 +66,7 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
     aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     outputs: dict[str, Any] = {"customer": tenant.name}
     kubernetes = None
+    internet_facing = tenant.ingress.scheme == "internet-facing"
     cluster_ready: Sequence[pulumi.Resource] = ()
     if tenant.dedicated_cluster is not None:
         # The silo tier: the customer's own network, cluster and add-ons, built by the
@@ -91,6 +92,7 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
         own_outputs = own.outputs()
         platform = PlatformServices(
             vpc_cidr=own.vpc_cidr,
+            load_balancer_cidrs=own.public_subnet_cidrs if internet_facing else own.private_subnet_cidrs,
             shared_kafka=None,
             keda_operator_role_arn=own_outputs["kedaOperatorRoleArn"],
             availability_zones=dedicated.network.availability_zones
@@ -109,6 +111,8 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
             )
         platform = PlatformServices(
             vpc_cidr=reference.require_output("vpcCidr"),
+            load_balancer_cidrs=reference.require_output(
+                "publicSubnetCidrs" if internet_facing else "privateSubnetCidrs"),
             shared_kafka=shared,
             keda_operator_role_arn=reference.require_output("kedaOperatorRoleArn"),
         )

@@ -141,6 +141,10 @@ class NodeGroupConfig(Model):
         return self
 
 
+# The widest range the public API endpoint may admit per entry.
+MIN_PUBLIC_ACCESS_PREFIX = 16
+
+
 class ClusterConfig(Model):
     """The EKS cluster."""
 
@@ -170,12 +174,14 @@ class ClusterConfig(Model):
     @model_validator(mode="after")
     def _no_open_endpoint(self) -> "ClusterConfig":
         for index, cidr in enumerate(self.public_access_cidrs):
-            if cidr.endswith("/0"):
+            # Not just /0: 0.0.0.0/1 plus 128.0.0.0/1 opens it as widely.
+            if int(cidr.rsplit("/", 1)[1]) < MIN_PUBLIC_ACCESS_PREFIX:
                 raise _field_error(
                     f"publicAccessCidrs.{index}",
                     cidr,
                     "must not open the API endpoint to the whole internet; list your "
-                    "office or VPN CIDRs, or leave empty for a private endpoint",
+                    f"office or VPN CIDRs (each /{MIN_PUBLIC_ACCESS_PREFIX} or narrower), "
+                    "or leave empty for a private endpoint",
                 )
         return self
 

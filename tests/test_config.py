@@ -143,7 +143,10 @@ INVALID_PLATFORM = [
      "['t3.medium', 'm7g.large'] mix arm64 and x86_64; one node group runs one AMI architecture"),
     (platform(cluster__publicAccessCidrs=["0.0.0.0/0"]),
      "datafly:platform.cluster.publicAccessCidrs.0: got '0.0.0.0/0'; must not open the API endpoint to the whole "
-     "internet; list your office or VPN CIDRs, or leave empty for a private endpoint"),
+     "internet; list your office or VPN CIDRs (each /16 or narrower), or leave empty for a private endpoint"),
+    (platform(cluster__publicAccessCidrs=["203.0.113.0/24", "128.0.0.0/1"]),
+     "datafly:platform.cluster.publicAccessCidrs.1: got '128.0.0.0/1'; must not open the API endpoint to the whole "
+     "internet; list your office or VPN CIDRs (each /16 or narrower), or leave empty for a private endpoint"),
     (platform(network__availability_zones=3),
      "datafly:platform.network.availability_zones: got 3; unknown key; check its spelling against the "
      "configuration reference"),

@@ -241,3 +241,22 @@ def test_the_keda_lag_reader_is_assumed_only_by_the_keda_operator_and_only_descr
         {"Sid": "Groups", "Effect": "Allow", "Action": ["kafka-cluster:DescribeGroup"],
          "Resource": prefix.format(kind="group")},
     ]}
+
+
+@pytest.mark.parametrize(("scheme", "subnets"), [("internet-facing", "publicSubnetCidrs"),
+                                                  ("internal", "privateSubnetCidrs")])
+def test_only_the_albs_own_subnets_reach_the_exposed_pods(tmp_path: Path, scheme: str, subnets: str) -> None:
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    stack_file = tmp_path / "stacks" / "Pulumi.acme.yaml"
+    document: dict[str, Any] = yaml.safe_load(stack_file.read_text())
+    document["config"]["datafly:tenant"]["ingress"]["scheme"] = scheme
+    stack_file.write_text(yaml.safe_dump(document))
+    planner = plan.Planner(tmp_path)
+    acme_run, platform_run = planner.plan("acme").run, planner.plan("platform").run
+    assert acme_run is not None and platform_run is not None
+    expected = [{"ipBlock": {"cidr": cidr}} for cidr in platform_run.outputs[subnets].value]
+    assert len(expected) == 3 and platform_run.outputs["vpcCidr"].value not in json.dumps(expected)
+    for name in ("ingestion-gateway", "management-api", "management-ui"):
+        policy = one(acme_run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", f"acme-workloads-networkpolicy-allow-{name}")
+        assert policy.inputs["spec"]["ingress"][0]["from"] == expected

@@ -7,12 +7,16 @@ from __future__ import annotations
 import copy
 import io
 import runpy
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pulumi_aws as aws
 import pytest
+import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -388,3 +392,25 @@ def test_a_tenant_with_a_public_database_fails_naming_the_policy(monkeypatch: py
     plan.print_result(result, printed, tmp_path, tmp_path)
     assert ("policy rds-not-public: aws:rds/instance:Instance acme-data-postgres-instance: "
             "publiclyAccessible is true: the database gets a public endpoint") in printed.getvalue()
+
+
+def test_a_stack_file_made_insecure_fails_the_plan_command_naming_the_policy(tmp_path: Path) -> None:
+    """The model accepts any image reference for the migrations Job; the pack refuses an
+    unpinned one. The plan command exits 1 and names the policy, resource and reason."""
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy(ROOT / "stacks" / "Pulumi.platform.yaml", tmp_path / "stacks" / "Pulumi.platform.yaml")
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.acme.yaml").read_text(encoding="utf-8"))
+    document["config"]["datafly:tenant"]["migrations"] = {"image": "ghcr.io/datafly/management-api:latest"}
+    (tmp_path / "stacks" / "Pulumi.acme.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "offline.plan", "acme", "--root", str(tmp_path), "--out", str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == plan.EXIT_VIOLATIONS, completed.stderr
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert completed.stdout.splitlines()[-2:] == [
+        "1 mandatory policy violation(s) (policy pack policies/):",
+        "  policy k8s-image-pinned: kubernetes:batch/v1:Job acme-workloads-migrations: containers[0] (db-migrate): "
+        "image 'ghcr.io/datafly/management-api:latest' uses the latest tag",
+    ]

@@ -26,6 +26,7 @@ SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/acme-
 RDS_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0123-XyZ"
 BOOTSTRAP = "b-1.msk.example:9098,b-2.msk.example:9098"
 VPC = "10.0.0.0/16"
+ALB_SUBNETS = ["10.0.192.0/24", "10.0.193.0/24", "10.0.194.0/24"]
 TEMPLATES = external_secrets.connection_templates(
     database_host="datafly-acme.abc.us-east-1.rds.amazonaws.com", database_port=5432, database_name="datafly",
     redis_host="master.datafly-acme.abc.use1.cache.amazonaws.com", redis_port=6379, kafka_brokers=BOOTSTRAP,
@@ -80,7 +81,7 @@ def tenant(data: dict[str, Any]) -> TenantConfig:
 def render_all(config: TenantConfig) -> list[dict[str, Any]]:
     prefix = f"{config.name}."
     return [
-        *isolation.isolation(config, vpc_cidr=VPC),
+        *isolation.isolation(config, vpc_cidr=VPC, load_balancer_cidrs=ALB_SUBNETS),
         *external_secrets.external_secrets(
             config, secret_store_role_arn=ESO_ROLE, region="us-east-1", app_secret_arn=SECRET_ARN,
             redis_secret_arn=SECRET_ARN, rds_master_secret_arn=RDS_SECRET_ARN, templates=TEMPLATES,
@@ -539,18 +540,23 @@ def test_default_deny_and_dns(acme_objs: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize(
-    "data,peer",
+    "data,subnets,peers",
     [
-        (ACME, {"ipBlock": {"cidr": VPC}}),
-        (GLOBEX, {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}),
+        # The ALB's own subnets only: other customers' pods share the VPC's range.
+        (ACME, ALB_SUBNETS, [{"ipBlock": {"cidr": c}} for c in ALB_SUBNETS]),
+        # An adopted VPC that names no subnets of the ALB's kind: the VPC is all that is known.
+        (ACME, [], [{"ipBlock": {"cidr": VPC}}]),
+        (GLOBEX, ALB_SUBNETS, [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]),
     ],
-    ids=["alb-vpc-cidr", "nginx-namespace"],
+    ids=["alb-subnets", "alb-no-known-subnets", "nginx-namespace"],
 )
-def test_ingress_controller_reaches_exposed_ports_only(data: dict[str, Any], peer: dict[str, Any]) -> None:
-    policies = by_kind(isolation.network_policies(tenant(data), vpc_cidr=VPC), "NetworkPolicy")
+def test_ingress_controller_reaches_exposed_ports_only(data: dict[str, Any], subnets: list[str],
+                                                       peers: list[dict[str, Any]]) -> None:
+    policies = by_kind(isolation.network_policies(tenant(data), vpc_cidr=VPC, load_balancer_cidrs=subnets),
+                       "NetworkPolicy")
     for name, port in (("ingestion-gateway", 8080), ("management-api", 8084), ("management-ui", 3000)):
         first = policies[f"allow-{name}"]["spec"]["ingress"][0]
-        assert first == {"from": [peer], "ports": [{"protocol": "TCP", "port": port}]}
+        assert first == {"from": peers, "ports": [{"protocol": "TCP", "port": port}]}
     for name in ("event-processor", "delivery-workers", "identity-hub", "db-migrate"):
         assert policies[f"allow-{name}"]["spec"]["ingress"] == []
 
