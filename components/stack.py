@@ -50,7 +50,7 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
             network=platform.network,
             cluster=platform.cluster,
             addons=platform.addons,
-            kafka=platform.kafka if platform.kafka.enabled else None,
+            kafka=platform.kafka if platform.kafka.mode == "shared" else None,
             protect=platform.protect,
             tags=tags,
         ),

@@ -218,7 +218,12 @@ def load_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> St
     try:
         config = StackConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(p for p in _problems(exc, data) if p.path != "aws:region" or "aws:region" in data)
+        # A plaintext secret is reported as such even when its value is also invalid:
+        # the fix is `pulumi config set --secret` either way.
+        plaintext = {p.path: p for p in _plaintext_secrets(data, secret_keys)}
+        problems.extend(plaintext.pop(p.path, p) for p in _problems(exc, data)
+                        if p.path != "aws:region" or "aws:region" in data)
+        problems.extend(plaintext.values())
         raise ConfigError(problems) from None
     if problems:
         raise ConfigError(problems)

@@ -28,10 +28,12 @@ from .types import (
     CustomerName,
     DnsLabel,
     Domain,
+    EncryptionKeySecret,
     EnvironmentName,
     EnvName,
     ImageDigest,
     ImageTag,
+    JwtSecret,
     KmsKeyArn,
     KubernetesVersion,
     LogRetentionDays,
@@ -228,7 +230,13 @@ class KafkaClusterConfig(Model):
 
 
 class SharedKafkaConfig(KafkaClusterConfig):
-    enabled: bool = Field(True, description="Create the environment's shared MSK cluster.")
+    mode: Literal["shared", "none"] = Field(
+        "shared",
+        description=(
+            "`shared`: the environment's MSK cluster, which customers with `kafka.mode: shared` "
+            "use under their topic prefix; `none`: no shared cluster (every customer dedicated)."
+        ),
+    )
 
 
 class PlatformConfig(Model):
@@ -647,10 +655,10 @@ class SecretsConfig(Model):
     existing: Optional[ExistingSecrets] = Field(
         None, description="Use a secret the customer already manages; nothing is generated."
     )
-    jwt_secret: Optional[Secret] = Field(
+    jwt_secret: Optional[JwtSecret] = Field(
         None, description="Carry over an existing JWT secret (secure value); generated when unset."
     )
-    encryption_key: Optional[Secret] = Field(
+    encryption_key: Optional[EncryptionKeySecret] = Field(
         None, description="Carry over an existing 32-byte hex key (secure value); generated when unset."
     )
     vendor_credentials: dict[DnsLabel, Secret] = Field(

@@ -151,3 +151,14 @@ PostgresVersion = Annotated[str, BeforeValidator(_scalar_to_str), AfterValidator
 # marker is read by the loader, which rejects plaintext and hides the value in errors.
 SECRET_MARKER = {"secret": True}
 Secret = Annotated[str, Field(min_length=1, json_schema_extra=SECRET_MARKER)]
+_HEX_32_BYTES = re.compile(r"^[0-9a-fA-F]{64}$")
+# Carried-over application secrets must be as strong as the generated ones: identity-hub
+# reads ENCRYPTION_KEY as 32 bytes of hex, and a JWT signing secret under 256 bits is
+# guessable offline from any token.
+EncryptionKeySecret = Annotated[
+    str, Field(json_schema_extra=SECRET_MARKER),
+    _matching(_HEX_32_BYTES, "64 hex characters (a 32-byte key, e.g. `openssl rand -hex 32`)"),
+]
+JwtSecret = Annotated[
+    str, Field(min_length=32, json_schema_extra=SECRET_MARKER),
+]

@@ -225,9 +225,13 @@ def test_exactly_one_role() -> None:
     assert "set exactly one of datafly:platform (an environment) or datafly:tenant (a customer)" in str(caught.value)
 
 
+# A value each secret key accepts (64 hex characters), so only its plaintext-ness is wrong.
+STRONG_SECRET = "5e0f" * 16
+
+
 @pytest.mark.parametrize("path", ["jwtSecret", "encryptionKey", "vendorCredentials"])
 def test_plaintext_secret_is_rejected_and_never_echoed(path: str) -> None:
-    value = {"vendorCredentials": {"ga4": "s3cr3t-value"}} if path == "vendorCredentials" else {path: "s3cr3t-value"}
+    value = {"vendorCredentials": {"ga4": STRONG_SECRET}} if path == "vendorCredentials" else {path: STRONG_SECRET}
     full = "datafly:tenant.secrets." + ("vendorCredentials.ga4" if path == "vendorCredentials" else path)
     with pytest.raises(ConfigError) as caught:
         load_tenant(acme(secrets=value))
@@ -235,8 +239,26 @@ def test_plaintext_secret_is_rejected_and_never_echoed(path: str) -> None:
         f"{full}: got [secret]; plaintext is not allowed for a secret; "
         f"set it with `pulumi config set --secret --path '{full}' <value>`"
     )
-    assert "s3cr3t-value" not in str(caught.value)
+    assert STRONG_SECRET not in str(caught.value)
     assert load_tenant(acme(secrets=value), secret=True).tenant is not None
+
+
+@pytest.mark.parametrize(("secrets", "message"), [
+    ({"encryptionKey": "not-hex-at-all"}, "datafly:tenant.secrets.encryptionKey: got [secret]; must be 64 hex "
+                                          "characters (a 32-byte key, e.g. `openssl rand -hex 32`)"),
+    ({"jwtSecret": "short-jwt"}, "datafly:tenant.secrets.jwtSecret: got [secret]; must have at least 32 characters"),
+])
+def test_carried_over_secrets_are_as_strong_as_generated_ones(secrets: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_tenant(acme(secrets=secrets), secret=True)
+    assert str(caught.value) == message
+
+
+def test_a_plaintext_secret_that_is_also_invalid_is_reported_as_plaintext() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_tenant(acme(secrets={"jwtSecret": "short-jwt"}))
+    assert str(caught.value).startswith("datafly:tenant.secrets.jwtSecret: got [secret]; plaintext is not allowed")
+    assert "short-jwt" not in str(caught.value)
 
 
 def test_invalid_secret_value_is_never_echoed() -> None:

@@ -502,7 +502,7 @@ def test_carried_over_values_replace_generation() -> None:
     def args() -> CustomerSecretsArgs:
         return CustomerSecretsArgs.from_config(
             "acme",
-            SecretsConfig(jwt_secret="carried-jwt", encryption_key="ab" * 32, vendor_credentials={"meta-capi": "tok"}),
+            SecretsConfig(jwt_secret="carried-jwt-0123456789abcdef0123456789", encryption_key="ab" * 32, vendor_credentials={"meta-capi": "tok"}),
             True,
         )
 
@@ -512,15 +512,15 @@ def test_carried_over_values_replace_generation() -> None:
     version = one(p, SECRET_VERSION, "secrets-app-version")
     assert version.inputs["secretString"] == "[secret]"
     document = json.loads(unwrap(version.raw_inputs["secretString"]))
-    assert document["JWT_SECRET"] == "carried-jwt"
+    assert document["JWT_SECRET"] == "carried-jwt-0123456789abcdef0123456789"
     assert document["ENCRYPTION_KEY"] == "ab" * 32
     assert document["VENDOR_META_CAPI"] == "tok"
-    assert "carried-jwt" not in json.dumps([r.inputs for r in p.resources])
+    assert "carried-jwt-0123456789abcdef0123456789" not in json.dumps([r.inputs for r in p.resources])
 
 
 def test_config_values_must_reach_the_args() -> None:
     with pytest.raises(ValueError, match="jwtSecret"):
-        CustomerSecretsArgs(customer="acme", config=SecretsConfig(jwt_secret="x"), protect=True)
+        CustomerSecretsArgs(customer="acme", config=SecretsConfig(jwt_secret="x" * 32), protect=True)
     assert vendor_key("google-ads") == "VENDOR_GOOGLE_ADS"
 
 

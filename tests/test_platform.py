@@ -92,7 +92,7 @@ def test_fixture_for_external_platforms_matches_the_contract(platform_plan: Plan
 
 @pytest.mark.parametrize(("overrides", "msk", "nginx"), [
     ({}, 1, 0),
-    ({"kafka": {"enabled": False}}, 0, 0),
+    ({"kafka": {"mode": "none"}}, 0, 0),
     ({"addons": {"ingressNginx": {"enabled": True}}}, 1, 1),
 ])
 def test_optional_parts(overrides: dict[str, Any], msk: int, nginx: int) -> None:
