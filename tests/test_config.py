@@ -22,11 +22,11 @@ from stackconfig import ConfigError, load_config
 ACME = yaml.safe_load((ROOT / "stacks" / "Pulumi.acme.yaml").read_text())["config"]
 
 
-def acme(**changes: Any) -> dict[str, Any]:
-    """acme's tenant config with dotted-path changes applied (None deletes)."""
-    tenant = copy.deepcopy(ACME["datafly:tenant"])
+def _changed(config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of config with `a__b__c=value` path changes applied (None deletes)."""
+    config = copy.deepcopy(config)
     for path, value in changes.items():
-        node = tenant
+        node = config
         parts = path.split("__")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -34,7 +34,12 @@ def acme(**changes: Any) -> dict[str, Any]:
             node.pop(parts[-1], None)
         else:
             node[parts[-1]] = value
-    return tenant
+    return config
+
+
+def acme(**changes: Any) -> dict[str, Any]:
+    """acme's tenant config with changes applied."""
+    return _changed(ACME["datafly:tenant"], changes)
 
 
 def load_tenant(tenant: Any, secret: bool = False) -> Any:
@@ -119,18 +124,8 @@ PLATFORM = yaml.safe_load((ROOT / "stacks" / "Pulumi.platform.yaml").read_text()
 
 
 def platform(**changes: Any) -> dict[str, Any]:
-    """The platform stack's config with dotted-path changes applied (None deletes)."""
-    config = copy.deepcopy(PLATFORM["datafly:platform"])
-    for path, value in changes.items():
-        node = config
-        parts = path.split("__")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        if value is None:
-            node.pop(parts[-1], None)
-        else:
-            node[parts[-1]] = value
-    return config
+    """The platform stack's config with changes applied."""
+    return _changed(PLATFORM["datafly:platform"], changes)
 
 
 INVALID_PLATFORM = [
