@@ -16,7 +16,7 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, TextIO
 
@@ -92,8 +92,8 @@ class Planner:
         violations = check_plan(ran.run, ran.kubernetes_version)
         policy_violations = evaluate_policies(ran.run)
         failed = bool(violations or policy_violations)
-        return PlanResult(ran.stack, EXIT_VIOLATIONS if failed else EXIT_OK, run=ran.run, violations=violations,
-                          policy_violations=policy_violations, kubernetes_version=ran.kubernetes_version)
+        return replace(ran, exit_code=EXIT_VIOLATIONS if failed else EXIT_OK, violations=violations,
+                       policy_violations=policy_violations)
 
     def _references(self, config: StackConfig) -> dict[str, dict[str, StackOutput]]:
         names = []

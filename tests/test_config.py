@@ -319,6 +319,7 @@ FIXTURE_PLATFORM = {"stack": "datafly/datafly/platform-external"}
 SERVICE_KEYS = ["ingestionGateway", "eventProcessor", "deliveryWorkers", "identityHub", "managementApi",
                 "managementUi"]
 SCALED_KEYS = ["ingestionGateway", "eventProcessor", "deliveryWorkers"]
+UNSCALED_KEYS = [key for key in SERVICE_KEYS if key not in SCALED_KEYS]
 
 
 @st.composite
@@ -343,7 +344,7 @@ def varied_acme(draw: st.DrawFn) -> Any:
     tenant["image"]["tag"] = draw(st.from_regex(r"v[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}", fullmatch=True))
     if draw(st.booleans()):
         tenant["image"]["digest"] = "sha256:" + draw(st.from_regex(r"[a-f0-9]{64}", fullmatch=True))
-    for key in draw(st.lists(st.sampled_from(SERVICE_KEYS[3:]), unique=True, max_size=3)):
+    for key in draw(st.lists(st.sampled_from(UNSCALED_KEYS), unique=True, max_size=3)):
         tenant["services"].setdefault(key, {})["replicas"] = draw(st.integers(0, 6))
     tenant["autoscaling"] = {"metricsProvider": draw(st.sampled_from(["keda", "prometheus", "none"]))}
     for key in draw(st.lists(st.sampled_from(SCALED_KEYS), unique=True, max_size=3)):
