@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from .iam import POLICY_VERSION
 from .msk import group_arn_prefix, kafka_client_policy, topic_arn_prefix
@@ -90,6 +90,17 @@ def kafka_lag_reader_policy(cluster_arn: str, topic_prefix: str) -> dict[str, An
     }
 
 
-def keda_role_name(customer: str) -> str:
-    """The platform's KEDA operator may assume `datafly-keda-*` roles only."""
-    return f"datafly-keda-{customer}"
+KEDA_ROLE_NAME_PREFIX = "datafly-keda-"
+
+
+def keda_role_name(environment: str, customer: str) -> str:
+    """`datafly-keda-<environment>-<customer>`: IAM role names are unique per account, and
+    one account may hold the same customer in two environments."""
+    return f"{KEDA_ROLE_NAME_PREFIX}{environment}-{customer}"
+
+
+def keda_role_name_pattern(environment: str, customer: Optional[str] = None) -> str:
+    """The role names a KEDA operator may assume: every customer's of its environment
+    (`datafly-keda-<environment>-*`, a shared platform), or exactly one customer's (a
+    dedicated cluster)."""
+    return keda_role_name(environment, customer) if customer is not None else f"{KEDA_ROLE_NAME_PREFIX}{environment}-*"

@@ -18,6 +18,9 @@ RDS_IDENTIFIER_MAX = 63
 SNAPSHOT_IDENTIFIER_MAX = 255
 # ElastiCache replication group ids: the same character rules, at most 40 characters.
 REPLICATION_GROUP_ID_MAX = 40
+# ACM: the certificate's domain name (its Common Name) is at most 64 characters
+# (https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html).
+ACM_COMMON_NAME_MAX = 64
 
 # The only engine versions this program accepts for transit_encryption_mode "required"
 # and AUTH with TLS: Redis OSS 7+ and Valkey 7.2+ (mode is an API of 7.0.5+).
@@ -30,12 +33,21 @@ class DbParameter(TypedDict):
     apply_method: str
 
 
-def data_store_identifier(customer: str) -> str:
-    """`datafly-<customer>`: the RDS identifier and ElastiCache replication group id.
+def customer_resource_name(environment: str, customer: str) -> str:
+    """`datafly-<environment>-<customer>`: the base of every AWS name of a customer that
+    is unique per account or region. The environment keeps the same customer on staging
+    and prod in one account apart, and a customer named like an environment apart from
+    that environment's own `datafly-<environment>` names."""
+    return f"datafly-{environment}-{customer}"
+
+
+def data_store_identifier(environment: str, customer: str) -> str:
+    """`datafly-<environment>-<customer>`: the RDS identifier and ElastiCache replication
+    group id.
 
     Stable on purpose: it is the DNS name applications are configured with and a
     replace-triggering input of both resources."""
-    identifier = f"datafly-{customer}"
+    identifier = customer_resource_name(environment, customer)
     _check_identifier(identifier, REPLICATION_GROUP_ID_MAX, "data store identifier")
     return identifier
 
@@ -76,8 +88,9 @@ def postgres_parameters(engine_version: str) -> list[DbParameter]:
     ]
 
 
-def final_snapshot_identifier(customer: str, stack: str, resource: str, generation: str) -> str:
-    """`datafly-<customer>-<stack>-<resource>-final-<generation>`.
+def final_snapshot_identifier(environment: str, customer: str, stack: str, resource: str,
+                              generation: str) -> str:
+    """`datafly-<environment>-<customer>-<stack>-<resource>-final-<generation>`.
 
     RDS refuses to delete an instance whose final snapshot name is already taken, and
     snapshots outlive their instance, so the name must differ for every instance that
@@ -85,7 +98,7 @@ def final_snapshot_identifier(customer: str, stack: str, resource: str, generati
     whenever the instance itself is replaced (see components/postgres.py)."""
     if not re.fullmatch(r"[0-9a-f]{4,16}", generation):
         raise ValueError(f"snapshot generation {generation!r} must be 4-16 lowercase hex digits")
-    parts = [_slug(part) for part in ("datafly", customer, stack, resource, "final", generation)]
+    parts = [_slug(part) for part in ("datafly", environment, customer, stack, resource, "final", generation)]
     identifier = "-".join(part for part in parts if part)
     _check_identifier(identifier, SNAPSHOT_IDENTIFIER_MAX, "final snapshot identifier")
     return identifier

@@ -141,3 +141,8 @@ def node_tags(cluster_name: str, tags: dict[str, str]) -> dict[str, str]:
     """Tags for node instances and volumes. The provider's default_tags do not reach
     instances an Auto Scaling group launches, so the launch template carries them."""
     return {**tags, "Name": f"{cluster_name}-node"}
+
+
+def cidr_key(cidr: str) -> str:
+    """`10.8.0.0/16` -> `10-8-0-0-16`: a child-name suffix that follows the CIDR itself."""
+    return cidr.replace(".", "-").replace("/", "-")

@@ -68,7 +68,8 @@ class CustomerDataPlane(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         secrets = CustomerSecrets(
-            f"{name}-secrets", CustomerSecretsArgs.from_config(customer, config.secrets, config.protect), child
+            f"{name}-secrets", CustomerSecretsArgs.from_config(customer, config.secrets, config.protect,
+                                                            environment=config.environment), child
         )
         postgres = Postgres(
             f"{name}-postgres",
@@ -80,6 +81,7 @@ class CustomerDataPlane(pulumi.ComponentResource):
                 client_security_group_id=args.cluster_security_group_id,
                 kms_key_arn=secrets.kms_key_arn,
                 protect=config.protect,
+                environment=config.environment,
             ),
             child,
         )
@@ -94,6 +96,7 @@ class CustomerDataPlane(pulumi.ComponentResource):
                 kms_key_arn=secrets.kms_key_arn,
                 auth_token=secrets.redis_auth_token,
                 protect=config.protect,
+                environment=config.environment,
             ),
             child,
         )
@@ -103,7 +106,7 @@ class CustomerDataPlane(pulumi.ComponentResource):
             kafka = MskCluster(
                 f"{name}-kafka",
                 MskClusterArgs(
-                    cluster_name=f"datafly-{customer}",
+                    cluster_name=config.resource_name,
                     config=config.kafka.cluster or KafkaClusterConfig(),
                     vpc_id=args.vpc_id,
                     subnet_ids=args.private_subnet_ids,
@@ -166,7 +169,7 @@ class CustomerDataPlane(pulumi.ComponentResource):
         if args.keda_operator_role_arn is not None:
             keda_role = aws.iam.Role(
                 f"{name}-keda",
-                name=keda_role_name(customer),
+                name=keda_role_name(config.environment, customer),
                 description=f"KEDA reads the consumer lag of customer {customer}",
                 assume_role_policy=pulumi.Output.from_input(args.keda_operator_role_arn).apply(
                     lambda arn: json.dumps(role_trust_policy(arn), sort_keys=True)

@@ -10,7 +10,7 @@ component `opts.providers` with both (default providers are disabled).
 With `config.existing`, the customer manages its own application secret (in Secrets
 Manager, or as a Kubernetes Secret): nothing for it is generated and no app secret is
 created. The Redis AUTH token is then still
-generated here and kept in its own secret `datafly/<customer>/redis`, because the
+generated here and kept in its own secret `datafly/<environment>/<customer>/redis`, because the
 program creates the Redis replication group and must know its token, and it cannot
 (and should not) read values out of a secret it does not own.
 """
@@ -18,13 +18,14 @@ program creates the Redis replication group and must know its token, and it cann
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from builders.data_stores import customer_resource_name
 from builders.external_secrets import vendor_key
 from stackconfig.model import SecretsConfig
 
@@ -51,6 +52,9 @@ class CustomerSecretsArgs:
     jwt_secret: Optional[pulumi.Output[str]] = None
     encryption_key: Optional[pulumi.Output[str]] = None
     vendor_credentials: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    _: KW_ONLY
+    # KMS aliases and secret names are unique per account and region: both carry it.
+    environment: str
 
     def __post_init__(self) -> None:
         # A value in config that did not make it into the args would silently be
@@ -74,12 +78,14 @@ class CustomerSecretsArgs:
             )
 
     @classmethod
-    def from_config(cls, customer: str, config: SecretsConfig, protect: bool) -> "CustomerSecretsArgs":
+    def from_config(cls, customer: str, config: SecretsConfig, protect: bool, *,
+                    environment: str) -> "CustomerSecretsArgs":
         """Wrap the carried-over values from config as secret Outputs."""
         return cls(
             customer=customer,
             config=config,
             protect=protect,
+            environment=environment,
             jwt_secret=pulumi.Output.secret(config.jwt_secret) if config.jwt_secret is not None else None,
             encryption_key=(
                 pulumi.Output.secret(config.encryption_key) if config.encryption_key is not None else None
@@ -98,7 +104,7 @@ class CustomerSecrets(pulumi.ComponentResource):
     # uses the AWS managed key (which needs no IAM grant).
     secret_kms_key_arn: Optional[pulumi.Output[str]]
     redis_auth_token: pulumi.Output[str]
-    # Where REDIS_AUTH_TOKEN lives: the app secret, or datafly/<customer>/redis.
+    # Where REDIS_AUTH_TOKEN lives: the app secret, or datafly/<environment>/<customer>/redis.
     redis_secret_arn: pulumi.Output[str]
     # What the workloads' secrets-reader policy must name.
     reader_secret_arns: pulumi.Output[list[str]]
@@ -120,7 +126,7 @@ class CustomerSecrets(pulumi.ComponentResource):
             tags={"datafly:customer": customer},
             opts=stateful,
         )
-        aws.kms.Alias(f"{name}-key-alias", name=f"alias/datafly-{customer}", target_key_id=key.key_id, opts=child)
+        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{customer_resource_name(args.environment, customer)}", target_key_id=key.key_id, opts=child)
 
         redis_token = random.RandomPassword(
             f"{name}-redis-auth-token",
@@ -151,7 +157,7 @@ class CustomerSecrets(pulumi.ComponentResource):
             }
             for vendor, credential in sorted(args.vendor_credentials.items()):
                 values[vendor_key(vendor)] = credential
-            app_secret = self._secret(name, "app", f"datafly/{customer}/app", key, values, stateful)
+            app_secret = self._secret(name, "app", f"datafly/{args.environment}/{customer}/app", key, values, stateful)
             self.secret_arn = app_secret
             self.secret_kms_key_arn = key.arn
             self.redis_secret_arn = app_secret
@@ -159,7 +165,7 @@ class CustomerSecrets(pulumi.ComponentResource):
             self.reader_kms_key_arns = pulumi.Output.all(key.arn).apply(list)
         else:
             redis_secret = self._secret(
-                name, "redis", f"datafly/{customer}/redis", key, {"REDIS_AUTH_TOKEN": self.redis_auth_token}, stateful
+                name, "redis", f"datafly/{args.environment}/{customer}/redis", key, {"REDIS_AUTH_TOKEN": self.redis_auth_token}, stateful
             )
             # An existing app secret is either in Secrets Manager (`secretArn`) or a
             # Kubernetes Secret the services read directly (`kubernetesSecret`): then

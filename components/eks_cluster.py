@@ -294,14 +294,34 @@ class EksCluster(pulumi.ComponentResource):
             region=region,
         )
 
-        # Talking to the API needs an admin grant, so the provider waits for them; objects
-        # that also need running pods (Helm releases that wait) depend on `ready`.
+        # The private endpoint admits what the cluster security group admits, and EKS
+        # gives that group no rule for anything outside the cluster
+        # (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html): the
+        # VPN, CI runners and peered networks that deploy get 443 here. Named after the
+        # CIDR, so adding one never renames (and replaces) the others.
+        cluster_security_group_id = cluster.vpc_config.apply(lambda vpc: vpc.cluster_security_group_id or "")
+        api_access = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-access-{build.cidr_key(cidr)}",
+                security_group_id=cluster_security_group_id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description=f"Kubernetes API of {args.cluster_name} from {cidr} (privateAccessCidrs)",
+                opts=child,
+            )
+            for cidr in config.private_access_cidrs
+        ]
+
+        # Talking to the API needs an admin grant and a way in, so the provider waits for
+        # them; objects that also need running pods (Helm releases that wait) depend on `ready`.
         self.provider = kubernetes_provider(
             f"{name}-k8s",
             self.access,
-            pulumi.ResourceOptions(parent=self, depends_on=admin_grants),
+            pulumi.ResourceOptions(parent=self, depends_on=[*admin_grants, *api_access]),
         )
-        self.ready = [node_group, vpc_cni, kube_proxy, coredns, *admin_grants]
+        self.ready = [node_group, vpc_cni, kube_proxy, coredns, *admin_grants, *api_access]
 
         # It holds no token, but names the private endpoint and CA: keep it out of logs.
         self.kubeconfig = pulumi.Output.secret(

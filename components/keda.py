@@ -1,11 +1,12 @@
 """KEDA: event-driven autoscaling (ScaledObject, TriggerAuthentication), with an IRSA role
-for the operator that can only step into per-customer `datafly-keda-<customer>` roles."""
+for the operator that can only step into the `datafly-keda-<environment>-<customer>` roles
+of its own environment."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Optional
 
 import pulumi
@@ -13,17 +14,18 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from builders.charts import KEDA_CHART, KEDA_NAMESPACE, KEDA_OPERATOR_SERVICE_ACCOUNT, addon_namespace, keda_values
+from builders.customer_iam import KEDA_ROLE_NAME_PREFIX
 from builders.iam import assume_roles_policy, irsa_trust_policy
 
 from .helm_release import helm_release
 
-# Customer stacks create `datafly-keda-<customer>` (customer: DNS label of at most 20
-# characters), trusting `operator_role_arn` through `builders.iam.role_trust_policy`.
-CUSTOMER_ROLE_NAME_PREFIX = "datafly-keda-"
+# Customer stacks create `datafly-keda-<environment>-<customer>` (builders.customer_iam),
+# trusting `operator_role_arn` through `builders.iam.role_trust_policy`.
+CUSTOMER_ROLE_NAME_PREFIX = KEDA_ROLE_NAME_PREFIX
 
 
-def customer_role_arn_pattern(oidc_provider_arn: str) -> str:
-    """`arn:<partition>:iam::<account>:role/datafly-keda-*` for the account and partition
+def customer_role_arn_pattern(oidc_provider_arn: str, role_name_pattern: str) -> str:
+    """`arn:<partition>:iam::<account>:role/<role_name_pattern>` for the account and partition
     of the cluster's OIDC provider (`arn:<partition>:iam::<account>:oidc-provider/<issuer>`).
     Taken from that ARN rather than from a `getCallerIdentity` lookup: the provider
     always lives in the cluster's account, and a data source would be one more call
@@ -34,7 +36,9 @@ def customer_role_arn_pattern(oidc_provider_arn: str) -> str:
     ):
         raise ValueError(f"not an IAM OIDC provider ARN: {oidc_provider_arn!r}")
     partition, account = parts[1], parts[4]
-    return f"arn:{partition}:iam::{account}:role/{CUSTOMER_ROLE_NAME_PREFIX}*"
+    if not role_name_pattern.startswith(KEDA_ROLE_NAME_PREFIX):
+        raise ValueError(f"not a KEDA customer role name pattern: {role_name_pattern!r}")
+    return f"arn:{partition}:iam::{account}:role/{role_name_pattern}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,10 @@ class KedaArgs:
     oidc_provider_url: pulumi.Input[str]
     # What must exist before the chart can schedule (e.g. the node group).
     depends_on: Sequence[pulumi.Resource] = ()
+    _: KW_ONLY
+    # The customer roles the operator may assume (builders.customer_iam.keda_role_name_pattern):
+    # those of its environment only, so one account's staging operator never reads prod.
+    customer_role_name_pattern: str
 
 
 class Keda(pulumi.ComponentResource):
@@ -79,7 +87,7 @@ class Keda(pulumi.ComponentResource):
             f"{name}-operator-policy",
             role=role.name,
             policy=pulumi.Output.from_input(args.oidc_provider_arn).apply(
-                lambda arn: json.dumps(assume_roles_policy(customer_role_arn_pattern(arn)))
+                lambda arn: json.dumps(assume_roles_policy(customer_role_arn_pattern(arn, args.customer_role_name_pattern)))
             ),
             opts=child,
         )

@@ -7,7 +7,7 @@ own, built by the same component.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Optional
 
 import pulumi
@@ -40,6 +40,10 @@ class PlatformArgs:
     # Provider default tags do not reach instances launched from a launch template;
     # the node group repeats them there.
     tags: Mapping[str, str] = field(default_factory=dict)
+    _: KW_ONLY
+    # The KEDA customer roles this cluster's operator may assume
+    # (builders.customer_iam.keda_role_name_pattern).
+    keda_customer_role_name_pattern: str
 
 
 class Platform(pulumi.ComponentResource):
@@ -93,6 +97,7 @@ class Platform(pulumi.ComponentResource):
                 oidc_provider_arn=eks.access.oidc_provider_arn,
                 oidc_provider_url=eks.access.oidc_provider_url,
                 depends_on=after_alb,
+                customer_role_name_pattern=args.keda_customer_role_name_pattern,
             ),
             on_cluster,
         )

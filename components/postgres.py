@@ -4,7 +4,7 @@ customer key, with an RDS-managed master password (no password in program or sta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Optional
 
 import pulumi
@@ -42,6 +42,10 @@ class PostgresArgs:
     client_security_group_id: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     protect: bool
+    _: KW_ONLY
+    # Part of every physical name (datafly-<environment>-<customer>): RDS identifiers
+    # are unique per account and region, across environments.
+    environment: str
 
 
 class Postgres(pulumi.ComponentResource):
@@ -55,7 +59,7 @@ class Postgres(pulumi.ComponentResource):
     def __init__(self, name: str, args: PostgresArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:data:Postgres", name, None, opts)
         config = args.config
-        identifier = data_store_identifier(args.customer)
+        identifier = data_store_identifier(args.environment, args.customer)
         child = pulumi.ResourceOptions(parent=self)
 
         subnet_group = aws.rds.SubnetGroup(
@@ -68,11 +72,11 @@ class Postgres(pulumi.ComponentResource):
         security_group = client_security_group(
             name,
             vpc_id=args.vpc_id,
-            description=f"RDS {identifier}: PostgreSQL from the customer's workloads only",
+            description=f"RDS {identifier}: PostgreSQL from the workloads of customer {args.customer} only",
             tag_name=f"{identifier}-postgres",
             client_security_group_id=args.client_security_group_id,
             port=POSTGRES_PORT,
-            rule_description="PostgreSQL (TLS) from the customer's workloads",
+            rule_description=f"PostgreSQL (TLS) from the workloads of customer {args.customer}",
             opts=child,
         )
 
@@ -111,7 +115,7 @@ class Postgres(pulumi.ComponentResource):
         )
         stack = pulumi.get_stack()
         snapshot_name = generation.hex.apply(
-            lambda suffix: final_snapshot_identifier(args.customer, stack, "postgres", suffix)
+            lambda suffix: final_snapshot_identifier(args.environment, args.customer, stack, "postgres", suffix)
         )
 
         # RDS creates the export log groups itself, with no expiry, if they do not

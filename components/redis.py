@@ -4,7 +4,7 @@ TLS-required, AUTH-protected, encrypted at rest with the customer key."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Optional
 
 import pulumi
@@ -27,6 +27,10 @@ class RedisArgs:
     # The AUTH token, a secret Output (CustomerSecrets.redis_auth_token).
     auth_token: pulumi.Output[str]
     protect: bool
+    _: KW_ONLY
+    # Part of the replication group id (datafly-<environment>-<customer>), unique per
+    # account and region.
+    environment: str
 
     def __post_init__(self) -> None:
         cache_engine_supported(self.config.engine, self.config.engine_version)
@@ -40,7 +44,7 @@ class Redis(pulumi.ComponentResource):
     def __init__(self, name: str, args: RedisArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:data:Redis", name, None, opts)
         config = args.config
-        group_id = data_store_identifier(args.customer)
+        group_id = data_store_identifier(args.environment, args.customer)
         child = pulumi.ResourceOptions(parent=self)
         replicated = config.num_nodes > 1
 
@@ -53,11 +57,11 @@ class Redis(pulumi.ComponentResource):
         security_group = client_security_group(
             name,
             vpc_id=args.vpc_id,
-            description=f"ElastiCache {group_id}: {config.engine} from the customer's workloads only",
+            description=f"ElastiCache {group_id}: {config.engine} from the workloads of customer {args.customer} only",
             tag_name=f"{group_id}-{config.engine}",
             client_security_group_id=args.client_security_group_id,
             port=REDIS_PORT,
-            rule_description=f"{config.engine} (TLS, AUTH) from the customer's workloads",
+            rule_description=f"{config.engine} (TLS, AUTH) from the workloads of customer {args.customer}",
             opts=child,
         )
 

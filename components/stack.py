@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from builders.customer_iam import keda_role_name_pattern
 from stackconfig.model import PlatformConfig, StackConfig, TenantConfig
 
 from .cluster_access import ClusterAccess
@@ -53,6 +54,7 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
             kafka=platform.kafka if platform.kafka.mode == "shared" else None,
             protect=platform.protect,
             tags=tags,
+            keda_customer_role_name_pattern=keda_role_name_pattern(platform.environment),
         ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
@@ -75,7 +77,9 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
         own = Platform(
             f"{tenant.name}-cluster",
             PlatformArgs(
-                cluster_name=dedicated.cluster.name or f"datafly-{tenant.name}",
+                # Not `datafly-<customer>`: a customer named like an environment would
+                # take that environment's cluster name (EKS names are unique per region).
+                cluster_name=dedicated.cluster.name or tenant.resource_name,
                 region=region,
                 network=dedicated.network,
                 cluster=dedicated.cluster,
@@ -83,6 +87,7 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
                 kafka=None,
                 protect=tenant.protect,
                 tags=tags,
+                keda_customer_role_name_pattern=keda_role_name_pattern(tenant.environment, tenant.name),
             ),
             aws_opts,
         )

@@ -12,14 +12,23 @@ owns that customer's data stores, secrets, IAM roles and workloads.
 from __future__ import annotations
 
 import copy
+import math
+import re
+from collections.abc import Sequence
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from builders.data_stores import (
+    ACM_COMMON_NAME_MAX,
+    REPLICATION_GROUP_ID_MAX,
+    customer_resource_name,
+)
 from builders.eks import node_ami_type
 from builders.network import NetworkPlanError, plan_subnets
 
+from .aws_data import cache_engine_versions, cache_node_types, rds_instance_classes
 from .types import (
     DEFAULT_KUBERNETES_VERSION,
     AcmCertificateArn,
@@ -50,9 +59,12 @@ from .types import (
 
 
 class Model(BaseModel):
-    """Base for every config group: unknown keys are errors, values are immutable."""
+    """Base for every config group: unknown keys are errors, values are immutable, and
+    types are strict: YAML's `true` is not the replica count 1, `1.5` is not an int and
+    `"3"` is not a number (pydantic's lax mode would coerce all three)."""
 
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         alias_generator=to_camel,
         populate_by_name=True,
@@ -130,6 +142,7 @@ class NodeGroupConfig(Model):
 
     @model_validator(mode="after")
     def _sizes(self) -> "NodeGroupConfig":
+        _unique("instanceTypes", self.instance_types)
         try:
             node_ami_type(self.instance_types)
         except ValueError as exc:
@@ -151,7 +164,7 @@ class ClusterConfig(Model):
     """The EKS cluster."""
 
     name: Optional[DnsLabel] = Field(
-        None, description="Cluster name; defaults to `datafly-<environment or customer>`."
+        None, description="Cluster name; defaults to `datafly-<environment>` (platform) or `datafly-<environment>-<customer>` (dedicated)."
     )
     kubernetes_version: KubernetesVersion = Field(
         DEFAULT_KUBERNETES_VERSION,
@@ -160,6 +173,13 @@ class ClusterConfig(Model):
     public_access_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="CIDRs allowed to reach the public API endpoint; empty turns it off.",
+    )
+    private_access_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description=(
+            "CIDRs (VPN, CI runners, peered networks) allowed to reach the private API endpoint "
+            "on 443 through the cluster security group; a private-only cluster needs at least one."
+        ),
     )
     admin_role_arns: list[RoleArn] = Field(
         min_length=1,
@@ -185,6 +205,20 @@ class ClusterConfig(Model):
                     f"office or VPN CIDRs (each /{MIN_PUBLIC_ACCESS_PREFIX} or narrower), "
                     "or leave empty for a private endpoint",
                 )
+        _unique("publicAccessCidrs", self.public_access_cidrs)
+        _unique("privateAccessCidrs", self.private_access_cidrs)
+        _unique("adminRoleArns", self.admin_role_arns)
+        if not self.public_access_cidrs and not self.private_access_cidrs:
+            # The private endpoint admits only what the cluster security group admits, and
+            # EKS gives that group no rule for anything outside the cluster: Helm and every
+            # Kubernetes object of `pulumi up` would time out
+            # (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html).
+            raise _field_error(
+                "privateAccessCidrs", None,
+                "required when publicAccessCidrs is empty: the API endpoint is then private-only and "
+                "nothing outside the VPC can reach it; list the VPN, CI runner or peered CIDRs "
+                "that deploy, or set publicAccessCidrs",
+            )
         return self
 
 
@@ -366,11 +400,14 @@ class GatewayServiceConfig(ServiceConfig):
     @model_validator(mode="after")
     def _origins(self) -> "GatewayServiceConfig":
         for index, origin in enumerate(self.cors_origins):
-            if not origin.startswith("https://") or origin.rstrip("/") != origin or " " in origin:
+            # An origin is scheme://host[:port] and nothing else (RFC 6454); a browser never
+            # sends a path, `*` or a wildcard host, so such an entry would match no request.
+            if not _HTTPS_ORIGIN.fullmatch(origin):
                 raise _field_error(
                     f"corsOrigins.{index}", origin,
                     "must be an https origin without a trailing slash, e.g. https://www.acme.com",
                 )
+        _unique("corsOrigins", self.cors_origins)
         return self
 
 
@@ -595,7 +632,9 @@ class TenantKafkaConfig(Model):
 
 
 class PostgresConfig(Model):
-    engine_version: PostgresVersion = Field("16", description="PostgreSQL version, 16 or newer.")
+    engine_version: PostgresVersion = Field(
+        "16.13", description="PostgreSQL version, 16 or newer, that RDS still creates (e.g. 16.13, 17.6)."
+    )
     instance_class: str = Field(
         "db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="RDS instance class."
     )
@@ -609,10 +648,15 @@ class PostgresConfig(Model):
 
     @model_validator(mode="after")
     def _storage(self) -> "PostgresConfig":
-        if self.max_allocated_storage_gib < self.allocated_storage_gib:
+        # RDS storage autoscaling: "the maximum storage threshold must be at least 10%
+        # more than the current allocated storage"
+        # (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html).
+        minimum = math.ceil(self.allocated_storage_gib * 11 / 10)
+        if self.max_allocated_storage_gib < minimum:
             raise _field_error(
                 "maxAllocatedStorageGib", self.max_allocated_storage_gib,
-                f"must be at least allocatedStorageGib {self.allocated_storage_gib}",
+                f"must be at least 1.1 x allocatedStorageGib {self.allocated_storage_gib}, i.e. {minimum} "
+                "(RDS storage autoscaling)",
             )
         return self
 
@@ -625,6 +669,17 @@ class RedisConfig(Model):
     )
     num_nodes: int = Field(1, ge=1, le=6, description="Nodes; more than 1 enables failover.")
     snapshot_retention_days: int = Field(1, ge=0, le=35, description="Daily snapshots kept.")
+
+    @model_validator(mode="after")
+    def _engine_version(self) -> "RedisConfig":
+        # ElastiCache offers Redis OSS up to 7.1 and Valkey from 7.2 on (cfn-lint's data).
+        offered = cache_engine_versions(self.engine)
+        if self.engine_version not in offered:
+            raise _field_error(
+                "engineVersion", self.engine_version,
+                f"ElastiCache offers {self.engine} only as {', '.join(offered)}",
+            )
+        return self
 
 
 class ExistingSecrets(Model):
@@ -680,6 +735,12 @@ class TenantConfig(Model):
     """`datafly:tenant` — one per customer."""
 
     name: CustomerName = Field(description="Customer id; the namespace is `customer-<name>`.")
+    environment: EnvironmentName = Field(
+        description=(
+            "Environment the customer runs in (the platform stack's `environment`); every AWS "
+            "name unique per account or region carries it, `datafly-<environment>-<name>`."
+        )
+    )
     domain: Domain = Field(description="Customer domain; hosts default to data/app/api.<domain>.")
     protect: bool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
@@ -740,6 +801,60 @@ class TenantConfig(Model):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _names_and_hosts(self) -> "TenantConfig":
+        resource_name = customer_resource_name(self.environment, self.name)
+        if len(resource_name) > REPLICATION_GROUP_ID_MAX:
+            raise _field_error(
+                "name", self.name,
+                f"with environment {self.environment!r} names the RDS instance and ElastiCache group "
+                f"{resource_name!r}, {len(resource_name)} characters; ElastiCache allows at most "
+                f"{REPLICATION_GROUP_ID_MAX}: shorten the name or the environment",
+            )
+        seen: dict[str, str] = {}
+        for role in ("data", "app", "api"):
+            host = self.host(role)
+            if host in seen:
+                raise _field_error(
+                    f"ingress.hosts.{role}", host,
+                    f"equals ingress.hosts.{seen[host]}: each host routes to a different service",
+                )
+            seen[host] = role
+            if not _within(host, self.domain):
+                raise _field_error(
+                    f"ingress.hosts.{role}", host, f"must be {self.domain} or a host under it (the customer's domain)"
+                )
+        data_host = self.host("data")
+        if self.ingress.route53_zone_id is not None and len(data_host) > ACM_COMMON_NAME_MAX:
+            # The issued certificate's Common Name is the data host; ACM refuses a domain
+            # name over 64 characters there (alternative names may be longer)
+            # (https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html).
+            raise _field_error(
+                "ingress.hosts.data", data_host,
+                f"is the Common Name of the certificate this stack issues; ACM allows at most "
+                f"{ACM_COMMON_NAME_MAX} characters ({len(data_host)} here): set a shorter ingress.hosts.data",
+            )
+        cookie = self.services.ingestion_gateway.cookie_domain
+        if cookie is not None:
+            bare = cookie.removeprefix(".")
+            # A browser keeps the cookie only when the data host domain-matches it
+            # (RFC 6265 section 5.3); beyond that it must stay within the customer's domain
+            # (or a parent of it that is not a top-level domain).
+            parent_of_domain = _within(self.domain, bare) and "." in bare
+            if not _within(data_host, bare) or not (_within(bare, self.domain) or parent_of_domain):
+                raise _field_error(
+                    "services.ingestionGateway.cookieDomain", cookie,
+                    f"must be the customer's domain .{self.domain} (or a domain between it and the data "
+                    f"host {data_host}); a browser drops a cookie for any other domain",
+                )
+        return self
+
+    @property
+    def resource_name(self) -> str:
+        """`datafly-<environment>-<name>`: the base of every AWS name unique per account
+        or region (RDS, ElastiCache, MSK, KMS alias, secrets, KEDA role)."""
+        return customer_resource_name(self.environment, self.name)
+
     @property
     def namespace(self) -> str:
         return f"customer-{self.name}"
@@ -772,6 +887,29 @@ class StackConfig(BaseModel):
             raise _field_error(
                 "datafly:tenant", None,
                 "set exactly one of datafly:platform (an environment) or datafly:tenant (a customer)",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _offered_in_region(self) -> "StackConfig":
+        """What AWS offers differs per region: the orderable tables of cfn-lint's data."""
+        if self.tenant is None:
+            return self
+        instance_class = self.tenant.postgres.instance_class
+        classes = rds_instance_classes(self.region, "postgres")
+        if classes is not None and instance_class not in classes:
+            raise _field_error(
+                "datafly:tenant.postgres.instanceClass", instance_class,
+                f"is not an RDS for PostgreSQL instance class orderable in {self.region} "
+                f"(e.g. {', '.join(_close(instance_class, classes))})",
+            )
+        node_type = self.tenant.redis.node_type
+        node_types = cache_node_types(self.region)
+        if node_types is not None and node_type not in node_types:
+            raise _field_error(
+                "datafly:tenant.redis.nodeType", node_type,
+                f"is not an ElastiCache node type offered in {self.region} "
+                f"(e.g. {', '.join(_close(node_type, node_types))})",
             )
         return self
 
@@ -816,3 +954,26 @@ def _check_tags(tags: dict[str, str]) -> None:
 
 def _field_error(path: str, value: Any, reason: str) -> FieldError:
     return FieldError(path, value, reason)
+
+
+_HTTPS_ORIGIN = re.compile(
+    r"^https://([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[0-9]{1,5})?$"
+)
+
+
+def _within(host: str, domain: str) -> bool:
+    """`host` is `domain` or a name under it."""
+    return host == domain or host.endswith("." + domain)
+
+
+def _unique(path: str, values: Sequence[Any]) -> None:
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            raise _field_error(f"{path}.{index}", value, f"duplicates {path}.{list(values).index(value)}")
+
+
+def _close(value: str, offered: frozenset[str]) -> list[str]:
+    """A few offered values of the same family (`db.t4g.*`), else the first few."""
+    family = value.rsplit(".", 1)[0] + "."
+    same = sorted(v for v in offered if v.startswith(family))
+    return (same or sorted(offered))[:6]

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from .aws_data import rds_creatable_versions
+
 # Kubernetes versions this program is validated against. The offline validators ship
 # schemas for exactly these, and EKS offers them (standard or extended support) as of
 # late 2026: https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
@@ -88,16 +90,34 @@ def _cidr(value: str) -> str:
 def _postgres_version(value: str) -> str:
     match = re.fullmatch(r"([0-9]+)(\.[0-9]+)?", value)
     if not match:
-        raise ValueError("must be a PostgreSQL version such as 16 or 16.6")
+        raise ValueError("must be a PostgreSQL version such as 16.9 or 17.6")
     if int(match.group(1)) not in POSTGRES_MAJORS:
         majors = ", ".join(str(m) for m in POSTGRES_MAJORS)
         raise ValueError(f"major version must be one of {majors} (PostgreSQL 16+ is required)")
+    # RDS refuses to create a deprecated minor version (16.1-16.8 and 17.1-17.4 at the
+    # pinned data), and cfn-lint's data lists the bare majors 16 and 17 as deprecated too.
+    creatable = [v for v in rds_creatable_versions("postgres") if v.split(".", 1)[0] == match.group(1)]
+    if value not in creatable:
+        ordered = sorted(creatable, key=lambda v: [int(p) for p in v.split(".")])
+        raise ValueError(
+            f"RDS no longer creates PostgreSQL {value}; use one of {', '.join(ordered)} "
+            "(RDS engine versions, as published in cfn-lint's data)"
+        )
     return value
 
 
 def _no_latest(value: str) -> str:
-    if value == "latest":
+    # Registries treat tags case-sensitively, so `LATEST` is as mutable a name as `latest`.
+    if value.lower() == "latest":
         raise ValueError("must be a release tag such as v1.2.0; 'latest' is not reproducible")
+    return value
+
+
+def _aws_identifier_part(value: str) -> str:
+    # RDS and ElastiCache identifiers embed it and refuse two consecutive hyphens
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.Constraints).
+    if "--" in value:
+        raise ValueError("must not contain two consecutive hyphens (AWS RDS and ElastiCache identifiers embed it)")
     return value
 
 
@@ -110,9 +130,15 @@ def _scalar_to_str(value: Any) -> Any:
 
 DnsLabel = Annotated[str, _dns_label(63)]
 CustomerName = Annotated[
-    str, Field(min_length=2), _dns_label(20),
+    str, Field(min_length=2), _dns_label(20), AfterValidator(_aws_identifier_part),
 ]
-EnvironmentName = Annotated[str, _dns_label(20)]
+# Letters and digits only: `datafly-<environment>` (a platform's names) and
+# `datafly-<environment>-<customer>` (a customer's) then never spell the same name,
+# as `prod-eu` and customer `eu` of `prod` would.
+EnvironmentName = Annotated[
+    str, _matching(re.compile(r"^[a-z][a-z0-9]{0,19}$"),
+                   "lowercase letters and digits, starting with a letter, at most 20 characters"),
+]
 Domain = Annotated[str, _matching(_DOMAIN, "a lowercase DNS domain such as acme.com")]
 CpuQuantity = Annotated[
     str,
