@@ -10,7 +10,8 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from builders.customer_iam import keda_role_name_pattern
-from stackconfig.model import PlatformConfig, StackConfig, TenantConfig
+from stackconfig import ConfigError, platform_problems
+from stackconfig.model import PlatformConfig, StackConfig
 
 from .cluster_access import ClusterAccess
 from .customer import Customer, CustomerArgs, PlatformServices
@@ -37,7 +38,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     if config.platform is not None:
         return deploy_platform(config.region, config.platform)
     assert config.tenant is not None
-    return deploy_tenant(config.region, config.tenant)
+    return deploy_tenant(config)
 
 
 def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
@@ -61,7 +62,22 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
     return {"environment": platform.environment, **shared.outputs()}
 
 
-def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
+def _require_matching_platform(config: StackConfig, reference: pulumi.StackReference) -> None:
+    """`pulumi up` fails when the platform's region or environment contradicts the
+    customer's config (the offline plan refuses it before running: offline/plan.py)."""
+
+    def check(values: list[Any]) -> None:
+        problems = platform_problems(config, {"region": values[0], "environment": values[1]})
+        if problems:
+            raise pulumi.RunError("invalid stack configuration:\n" + str(ConfigError(problems)))
+
+    pulumi.Output.all(reference.get_output("region"), reference.get_output("environment")).apply(check)
+
+
+def deploy_tenant(config: StackConfig) -> dict[str, Any]:
+    region = config.region
+    tenant = config.tenant
+    assert tenant is not None
     # Cost allocation: the customer tag on every AWS resource of the stack, set once here.
     tags = stack_tags({"datafly:tenant": tenant.name}, tenant.tags)
     provider = aws_provider("aws", region, tags)
@@ -107,6 +123,7 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
     else:
         assert tenant.platform is not None  # the config model requires one of the two
         reference = pulumi.StackReference("platform", stack_name=tenant.platform.stack)
+        _require_matching_platform(config, reference)
         cluster = ClusterAccess.from_stack_reference(reference)
         shared = None
         if tenant.kafka.mode == "shared":

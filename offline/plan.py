@@ -22,7 +22,7 @@ from typing import Optional, TextIO
 
 from fleet.deploy_time import deploy_time_lines
 from policies import POLICIES
-from stackconfig import ConfigError, load_config
+from stackconfig import ConfigError, load_config, platform_problems
 from stackconfig.model import StackConfig
 
 from . import report
@@ -79,6 +79,11 @@ class Planner:
         if stack_file.plaintext_secrets:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in stack_file.plaintext_secrets])
         references = self._references(config)
+        if config.tenant is not None and config.tenant.platform is not None:
+            outputs = references.get(config.tenant.platform.stack, {})
+            mismatch = platform_problems(config, {k: v.value for k, v in outputs.items()})
+            if mismatch:
+                return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in mismatch])
         try:
             run = run_program(stack_file, config.region, references)
         except ProgramConfigError as exc:

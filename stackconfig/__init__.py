@@ -1,6 +1,13 @@
 """Typed stack configuration: models, loader and error reporting."""
 
-from .loader import ConfigError, Problem, is_secret_path, load_config, plaintext_secret_problem
+from .loader import (
+    ConfigError,
+    Problem,
+    is_secret_path,
+    load_config,
+    plaintext_secret_problem,
+    platform_problems,
+)
 from .model import PlatformConfig, StackConfig, TenantConfig
 
 __all__ = [
@@ -12,4 +19,5 @@ __all__ = [
     "is_secret_path",
     "load_config",
     "plaintext_secret_problem",
+    "platform_problems",
 ]

@@ -261,3 +261,31 @@ def _set_secret_paths(data: Any, prefix: str = "") -> Iterator[str]:
                 yield path
             else:
                 yield from _set_secret_paths(value, path)
+
+
+def platform_problems(config: StackConfig, outputs: Mapping[str, Any]) -> list[Problem]:
+    """What a customer stack's config contradicts in its platform's outputs (`region`,
+    `environment`, as components/stack.py exports them).
+
+    A customer in another region than its platform could reach neither the cluster's
+    private endpoint nor its VPC (subnets and security groups are regional); a customer
+    in another environment would name its resources after the wrong one."""
+    tenant = config.tenant
+    if tenant is None or tenant.platform is None:
+        return []
+    problems = []
+    stack = tenant.platform.stack
+    region = outputs.get("region")
+    if region is not None and region != config.region:
+        problems.append(Problem(
+            "aws:region", config.region,
+            f"must be the region of platform stack {stack} ({region}): the customer's data stores "
+            "live in the platform's VPC and reach its cluster privately",
+        ))
+    environment = outputs.get("environment")
+    if environment is not None and environment != tenant.environment:
+        problems.append(Problem(
+            "datafly:tenant.environment", tenant.environment,
+            f"must be the environment of platform stack {stack} ({environment!r})",
+        ))
+    return problems

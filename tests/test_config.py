@@ -106,7 +106,7 @@ INVALID = [
     (acme(name="acme\n"),
      "datafly:tenant.name: got 'acme\\n'; must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 20 characters"),
     (acme(postgres={"engineVersion": "16\n"}),
-     "datafly:tenant.postgres.engineVersion: got '16\\n'; must be a PostgreSQL version such as 16 or 16.6"),
+     "datafly:tenant.postgres.engineVersion: got '16\\n'; must be a PostgreSQL version such as 16.9 or 17.6"),
     (acme(platform=None),
      "datafly:tenant.platform: missing; set exactly one of platform (shared cluster) or dedicatedCluster"),
     (acme(services__ingestionGateway={"corsOrigins": ["http://www.acme.com"]}),
@@ -118,6 +118,74 @@ INVALID = [
     (acme(tags={"managed-by": "terraform"}),
      "datafly:tenant.tags.managed-by: got 'terraform'; is set by the program on every resource; "
      "reserved keys: managed-by, app, stack, environment, datafly:tenant"),
+    # --- YAML types are taken strictly: no lax coercion of bools, floats or strings ---
+    (acme(services__eventProcessor={"replicas": True}),
+     "datafly:tenant.services.eventProcessor.replicas: got true; expected a valid integer"),
+    (acme(services__eventProcessor={"replicas": 2.0}),
+     "datafly:tenant.services.eventProcessor.replicas: got 2.0; expected a valid integer"),
+    (acme(services__eventProcessor={"replicas": "-1"}),
+     "datafly:tenant.services.eventProcessor.replicas: got '-1'; expected a valid integer"),
+    (acme(postgres={"multiAz": "yes"}),
+     "datafly:tenant.postgres.multiAz: got 'yes'; expected a valid boolean"),
+    # --- hosts, cookie domain and origins must fit the customer's domain ---
+    (acme(ingress__hosts={"data": "app.acme.com", "app": "app.acme.com"}),
+     "datafly:tenant.ingress.hosts.app: got 'app.acme.com'; equals ingress.hosts.data: each host routes to a "
+     "different service"),
+    (acme(ingress__hosts={"api": "api.evil.com"}),
+     "datafly:tenant.ingress.hosts.api: got 'api.evil.com'; must be acme.com or a host under it (the customer's domain)"),
+    (acme(image__tag="LATEST"),
+     "datafly:tenant.image.tag: got 'LATEST'; must be a release tag such as v1.2.0; 'latest' is not reproducible"),
+    (acme(services__ingestionGateway={"cookieDomain": ".evil.com"}),
+     "datafly:tenant.services.ingestionGateway.cookieDomain: got '.evil.com'; must be the customer's domain .acme.com "
+     "(or a domain between it and the data host data.acme.com); a browser drops a cookie for any other domain"),
+    (acme(services__ingestionGateway={"cookieDomain": ".com"}),
+     "datafly:tenant.services.ingestionGateway.cookieDomain: got '.com'; must be the customer's domain .acme.com "
+     "(or a domain between it and the data host data.acme.com); a browser drops a cookie for any other domain"),
+    (acme(services__ingestionGateway={"corsOrigins": ["https://www.acme.com/shop"]}),
+     "datafly:tenant.services.ingestionGateway.corsOrigins.0: got 'https://www.acme.com/shop'; must be an https "
+     "origin without a trailing slash, e.g. https://www.acme.com"),
+    (acme(services__ingestionGateway={"corsOrigins": ["*"]}),
+     "datafly:tenant.services.ingestionGateway.corsOrigins.0: got '*'; must be an https origin without a trailing "
+     "slash, e.g. https://www.acme.com"),
+    (acme(services__ingestionGateway={"corsOrigins": ["https://www.acme.com", "https://www.acme.com"]}),
+     "datafly:tenant.services.ingestionGateway.corsOrigins.1: got 'https://www.acme.com'; duplicates corsOrigins.0"),
+    # --- what RDS and ElastiCache create (cfn-lint's AWS data) ---
+    (acme(postgres={"engineVersion": "16.6"}),
+     "datafly:tenant.postgres.engineVersion: got '16.6'; RDS no longer creates PostgreSQL 16.6; use one of 16.9, "
+     "16.10, 16.11, 16.12, 16.13, 16.14, 16.15 (RDS engine versions, as published in cfn-lint's data)"),
+    (acme(postgres={"engineVersion": "17.4"}),
+     "datafly:tenant.postgres.engineVersion: got '17.4'; RDS no longer creates PostgreSQL 17.4; use one of 17.5, "
+     "17.6, 17.7, 17.8, 17.9, 17.10, 17.11 (RDS engine versions, as published in cfn-lint's data)"),
+    (acme(postgres={"instanceClass": "db.t4g.mediun"}),
+     "datafly:tenant.postgres.instanceClass: got 'db.t4g.mediun'; is not an RDS for PostgreSQL instance class "
+     "orderable in us-east-1 (e.g. db.t4g.2xlarge, db.t4g.large, db.t4g.medium, db.t4g.micro, db.t4g.small, "
+     "db.t4g.xlarge)"),
+    (acme(postgres={"allocatedStorageGib": 100, "maxAllocatedStorageGib": 105}),
+     "datafly:tenant.postgres.maxAllocatedStorageGib: got 105; must be at least 1.1 x allocatedStorageGib 100, "
+     "i.e. 110 (RDS storage autoscaling)"),
+    (acme(redis={"engine": "redis", "engineVersion": "7.2"}),
+     "datafly:tenant.redis.engineVersion: got '7.2'; ElastiCache offers redis only as 4.0.10, 5.0.6, 6.0, 6.2, 7.0, 7.1"),
+    (acme(redis={"engine": "valkey", "engineVersion": "7.1"}),
+     "datafly:tenant.redis.engineVersion: got '7.1'; ElastiCache offers valkey only as 7.2, 8.0, 8.1, 8.2, 9.0, 9.1"),
+    (acme(redis={"nodeType": "cache.t4g.smal"}),
+     "datafly:tenant.redis.nodeType: got 'cache.t4g.smal'; is not an ElastiCache node type offered in us-east-1 "
+     "(e.g. cache.t4g.medium, cache.t4g.micro, cache.t4g.small)"),
+    # --- names AWS identifiers embed ---
+    (acme(name="ac--me"),
+     "datafly:tenant.name: got 'ac--me'; must not contain two consecutive hyphens (AWS RDS and ElastiCache "
+     "identifiers embed it)"),
+    (acme(name="a" * 20, environment="production1234"),
+     "datafly:tenant.name: got 'aaaaaaaaaaaaaaaaaaaa'; with environment 'production1234' names the RDS instance and "
+     "ElastiCache group 'datafly-production1234-aaaaaaaaaaaaaaaaaaaa', 43 characters; ElastiCache allows at most 40: "
+     "shorten the name or the environment"),
+    (acme(environment=None), "datafly:tenant.environment: missing; required"),
+    (acme(environment="prod-eu"),
+     "datafly:tenant.environment: got 'prod-eu'; must be lowercase letters and digits, starting with a letter, "
+     "at most 20 characters"),
+    (acme(domain="a" * 55 + ".example.com", ingress={"className": "alb", "route53ZoneId": "Z0123456789ABCDEFGHIJ"},
+          services__ingestionGateway={"corsOrigins": [], "cookieDomain": None}),
+     "datafly:tenant.ingress.hosts.data: got 'data." + "a" * 55 + ".example.com'; is the Common Name of the "
+     "certificate this stack issues; ACM allows at most 64 characters (72 here): set a shorter ingress.hosts.data"),
 ]
 
 PLATFORM = yaml.safe_load((ROOT / "stacks" / "Pulumi.platform.yaml").read_text())["config"]
@@ -150,7 +218,61 @@ INVALID_PLATFORM = [
     (platform(tags={"environment": "dev"}),
      "datafly:platform.tags.environment: got 'dev'; is set by the program on every resource; "
      "reserved keys: managed-by, app, stack, environment, datafly:tenant"),
+    (platform(cluster__privateAccessCidrs=None),
+     "datafly:platform.cluster.privateAccessCidrs: missing; required when publicAccessCidrs is empty: the API "
+     "endpoint is then private-only and nothing outside the VPC can reach it; list the VPN, CI runner or peered "
+     "CIDRs that deploy, or set publicAccessCidrs"),
+    (platform(cluster__privateAccessCidrs=["10.200.0.0/16", "10.200.0.0/16"]),
+     "datafly:platform.cluster.privateAccessCidrs.1: got '10.200.0.0/16'; duplicates privateAccessCidrs.0"),
+    (platform(protect="true"), "datafly:platform.protect: got 'true'; expected a valid boolean"),
+    (platform(cluster__nodeGroup__instanceTypes=["t3.medium", "t3.medium"]),
+     "datafly:platform.cluster.nodeGroup.instanceTypes.1: got 't3.medium'; duplicates instanceTypes.0"),
+    (platform(environment="prod--eu"),
+     "datafly:platform.environment: got 'prod--eu'; must be lowercase letters and digits, starting with a letter, "
+     "at most 20 characters"),
 ]
+
+
+def test_the_dedicated_tier_is_refused_a_private_endpoint_with_no_way_in() -> None:
+    dedicated = yaml.safe_load((ROOT / "stacks" / "Pulumi.initech.yaml").read_text())["config"]["datafly:tenant"]
+    tenant = _changed(dedicated, {"dedicatedCluster__cluster__privateAccessCidrs": None})
+    with pytest.raises(ConfigError) as caught:
+        load_tenant(tenant)
+    assert str(caught.value).startswith(
+        "datafly:tenant.dedicatedCluster.cluster.privateAccessCidrs: missing; required when publicAccessCidrs is empty")
+
+
+def _plan_tenant(tmp_path: Path, capsys: pytest.CaptureFixture[str], region: str, tenant: dict[str, Any]) -> list[str]:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    document = {"config": {"aws:region": region, "datafly:tenant": tenant}}
+    (tmp_path / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump(document))
+    assert plan.main(["bad", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == plan.EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert not (tmp_path / "out").exists()
+    return captured.err.splitlines()
+
+
+def test_a_customer_in_another_region_than_its_platform_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The fixture platform (offline/fixtures/platform-external.json) is in us-east-1.
+    tenant = acme(platform={"stack": "datafly/datafly/platform-external"}, environment="external")
+    assert _plan_tenant(tmp_path, capsys, "eu-west-1", tenant) == [
+        "error: stack bad: invalid stack configuration:",
+        "  aws:region: got 'eu-west-1'; must be the region of platform stack datafly/datafly/platform-external "
+        "(us-east-1): the customer's data stores live in the platform's VPC and reach its cluster privately",
+    ]
+
+
+def test_a_customer_in_another_environment_than_its_platform_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tenant = acme(platform={"stack": "datafly/datafly/platform-external"}, environment="staging")
+    assert _plan_tenant(tmp_path, capsys, "us-east-1", tenant) == [
+        "error: stack bad: invalid stack configuration:",
+        "  datafly:tenant.environment: got 'staging'; must be the environment of platform stack "
+        "datafly/datafly/platform-external ('external')",
+    ]
 
 
 @pytest.mark.parametrize(("config", "message"), INVALID_PLATFORM,
@@ -325,7 +447,7 @@ UNSCALED_KEYS = [key for key in SERVICE_KEYS if key not in SCALED_KEYS]
 @st.composite
 def mutated_acme(draw: st.DrawFn) -> Any:
     """acme with whole groups replaced by junk."""
-    tenant = acme(platform=FIXTURE_PLATFORM)
+    tenant = acme(platform=FIXTURE_PLATFORM, environment="external")
     for _ in range(draw(st.integers(1, 3))):
         key = draw(known_keys)
         tenant[key] = draw(json_value)
@@ -338,7 +460,7 @@ def varied_acme(draw: st.DrawFn) -> Any:
     four gets exactly one value just past a bound (a negative count, min above max,
     `latest`, PostgreSQL 15, six days of backups)."""
     name = draw(st.from_regex(r"[a-z][a-z0-9]{1,11}", fullmatch=True))
-    tenant = acme(platform=FIXTURE_PLATFORM, name=name, domain=f"{name}.example.com",
+    tenant = acme(platform=FIXTURE_PLATFORM, environment="external", name=name, domain=f"{name}.example.com",
                   ingress__hosts=None, services__ingestionGateway__corsOrigins=[f"https://www.{name}.example.com"],
                   services__ingestionGateway__cookieDomain=f".{name}.example.com")
     tenant["image"]["tag"] = draw(st.from_regex(r"v[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}", fullmatch=True))
@@ -356,11 +478,12 @@ def varied_acme(draw: st.DrawFn) -> Any:
         tenant["services"].setdefault(key, {})["replicas"] = low
     if draw(st.booleans()):
         tenant["ingress"] = {"className": "nginx", "tls": {"secretName": f"{name}-tls"}}
-    tenant["postgres"] = {"engineVersion": draw(st.sampled_from(["16", "17", "18"])),
+    tenant["postgres"] = {"engineVersion": draw(st.sampled_from(["16.13", "17.6", "18"])),
                           "multiAz": draw(st.booleans()),
                           "backupRetentionDays": draw(st.integers(7, 35))}
-    tenant["redis"] = {"engine": draw(st.sampled_from(["redis", "valkey"])),
-                       "engineVersion": "8.0" if draw(st.booleans()) else "7.1",
+    engine = draw(st.sampled_from(["redis", "valkey"]))
+    tenant["redis"] = {"engine": engine,
+                       "engineVersion": draw(st.sampled_from(["7.0", "7.1"] if engine == "redis" else ["7.2", "8.0"])),
                        "numNodes": draw(st.integers(1, 3))}
     tenant["protect"] = draw(st.booleans())
     if draw(st.integers(0, 3)) == 3:  # hypothesis favours 0: keep that the valid case
@@ -369,6 +492,8 @@ def varied_acme(draw: st.DrawFn) -> Any:
             {"services": {**tenant["services"], "identityHub": {"replicas": -1}}},
             {"autoscaling": {"eventProcessor": {"enabled": True, "minReplicas": 5, "maxReplicas": 4}}},
             {"postgres": {"engineVersion": "15"}},
+            {"postgres": {"engineVersion": "16.6"}},
+            {"services": {**tenant["services"], "identityHub": {"replicas": True}}},
             {"postgres": {"backupRetentionDays": 6}},
             {"redis": {"numNodes": 0}},
         ]))
