@@ -23,6 +23,7 @@ from builders.charts import (
     METRICS_SERVER_CHART,
     ChartSpec,
 )
+from builders.customer_iam import keda_role_name, keda_role_name_pattern
 from builders.iam_policies import AWS_LOAD_BALANCER_CONTROLLER_POLICY_FILE, aws_load_balancer_controller_policy
 from components.aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
 from components.external_secrets_operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
@@ -70,6 +71,7 @@ def _all_addons() -> dict[str, Any]:
             oidc_provider_arn=pulumi.Output.from_input(OIDC_ARN),
             oidc_provider_url=pulumi.Output.from_input(OIDC_URL),
             depends_on=[nodes],
+            customer_role_name_pattern="datafly-keda-prod-*",
         ),
         opts,
     )
@@ -462,7 +464,7 @@ def test_keda_operator_inline_policy_only_assumes_customer_roles(plan: PlanRun) 
         "Statement": [{
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
-            "Resource": "arn:aws:iam::123456789012:role/datafly-keda-*",
+            "Resource": "arn:aws:iam::123456789012:role/datafly-keda-prod-*",
         }],
     }
     assert policy.inputs["role"] == plan.outputs["kedaOperatorRoleArn"].value.rsplit("/", 1)[1]
@@ -478,14 +480,14 @@ def test_keda_release_depends_on_operator_policy(plan: PlanRun) -> None:
 
 
 @pytest.mark.parametrize("oidc_arn,pattern", [
-    (OIDC_ARN, "arn:aws:iam::123456789012:role/datafly-keda-*"),
+    (OIDC_ARN, "arn:aws:iam::123456789012:role/datafly-keda-prod-*"),
     ("arn:aws-cn:iam::210987654321:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/AB",
-     "arn:aws-cn:iam::210987654321:role/datafly-keda-*"),
+     "arn:aws-cn:iam::210987654321:role/datafly-keda-prod-*"),
     ("arn:aws-us-gov:iam::111122223333:oidc-provider/oidc.eks.us-gov-west-1.amazonaws.com/id/AB",
-     "arn:aws-us-gov:iam::111122223333:role/datafly-keda-*"),
+     "arn:aws-us-gov:iam::111122223333:role/datafly-keda-prod-*"),
 ])
 def test_customer_role_arn_pattern_follows_the_oidc_provider(oidc_arn: str, pattern: str) -> None:
-    assert customer_role_arn_pattern(oidc_arn) == pattern
+    assert customer_role_arn_pattern(oidc_arn, keda_role_name_pattern("prod")) == pattern
 
 
 @pytest.mark.parametrize("bad", [
@@ -497,25 +499,36 @@ def test_customer_role_arn_pattern_follows_the_oidc_provider(oidc_arn: str, patt
 ])
 def test_customer_role_arn_pattern_rejects_other_arns(bad: str) -> None:
     with pytest.raises(ValueError):
-        customer_role_arn_pattern(bad)
+        customer_role_arn_pattern(bad, "datafly-keda-prod-*")
 
 
-@pytest.mark.parametrize("customer,matches", [
-    ("acme", True),
-    ("a" * 20, True),
-    ("", True),  # IAM's `*` also matches nothing; no such role is ever created.
+@pytest.mark.parametrize("environment,customer,matches", [
+    ("prod", "acme", True),
+    ("a" * 20, "a" * 20, False),  # another environment's role
+    ("prod", "a" * 20, True),
 ])
-def test_customer_role_names_fit_the_pattern_and_iam_limits(customer: str, matches: bool) -> None:
-    name = f"{CUSTOMER_ROLE_NAME_PREFIX}{customer}"
-    assert fnmatch.fnmatchcase(f"arn:aws:iam::123456789012:role/{name}", customer_role_arn_pattern(OIDC_ARN)) is matches
+def test_customer_role_names_fit_the_pattern_and_iam_limits(environment: str, customer: str, matches: bool) -> None:
+    name = keda_role_name(environment, customer)
+    assert name.startswith(CUSTOMER_ROLE_NAME_PREFIX)
+    pattern = customer_role_arn_pattern(OIDC_ARN, keda_role_name_pattern("prod"))
+    assert fnmatch.fnmatchcase(f"arn:aws:iam::123456789012:role/{name}", pattern) is matches
     assert len(name) <= 64  # IAM role name limit
 
 
+def test_a_dedicated_clusters_operator_may_assume_its_customers_role_only() -> None:
+    pattern = customer_role_arn_pattern(OIDC_ARN, keda_role_name_pattern("prod", "initech"))
+    assert pattern == "arn:aws:iam::123456789012:role/datafly-keda-prod-initech"
+    with pytest.raises(ValueError):
+        customer_role_arn_pattern(OIDC_ARN, "admin-*")
+
+
 def test_other_role_names_do_not_fit_the_pattern() -> None:
-    pattern = customer_role_arn_pattern(OIDC_ARN)
+    pattern = customer_role_arn_pattern(OIDC_ARN, keda_role_name_pattern("prod"))
     for arn in ("arn:aws:iam::123456789012:role/datafly-keda",
+                "arn:aws:iam::123456789012:role/datafly-keda-acme",
+                "arn:aws:iam::123456789012:role/datafly-keda-staging-acme",
                 "arn:aws:iam::123456789012:role/prod-keda-operator-role-abc1234",
-                "arn:aws:iam::999999999999:role/datafly-keda-acme"):
+                "arn:aws:iam::999999999999:role/datafly-keda-prod-acme"):
         assert not fnmatch.fnmatchcase(arn, pattern), arn
 
 

@@ -85,6 +85,7 @@ def plan_postgres(
                 client_security_group_id=CLIENT_SG,
                 kms_key_arn=kms_key_arn,
                 protect=protect,
+                environment="prod",
             ),
             _opts(),
         )
@@ -125,9 +126,9 @@ def test_postgres_instance_settings(postgres_plan: PlanRun) -> None:
     params = one(postgres_plan, RDS_PARAMS, "postgres-params")
     inputs = db.inputs
     expected = {
-        "identifier": "datafly-acme",
+        "identifier": "datafly-prod-acme",
         "engine": "postgres",
-        "engineVersion": "16",
+        "engineVersion": "16.13",
         "instanceClass": "db.t4g.medium",
         "allocatedStorage": 20,
         "maxAllocatedStorage": 100,
@@ -167,7 +168,7 @@ def test_postgres_instance_settings(postgres_plan: PlanRun) -> None:
 @pytest.mark.parametrize("export", ["postgresql", "upgrade"])
 def test_exported_logs_have_retention_before_the_instance_exists(postgres_plan: PlanRun, export: str) -> None:
     group = one(postgres_plan, LOG_GROUP, f"postgres-logs-{export}")
-    assert group.inputs == {"name": f"/aws/rds/instance/datafly-acme/{export}", "retentionInDays": 30}
+    assert group.inputs == {"name": f"/aws/rds/instance/datafly-prod-acme/{export}", "retentionInDays": 30}
     assert group.protect is True
     assert group.urn in one(postgres_plan, RDS, "postgres-instance").dependencies
 
@@ -214,7 +215,7 @@ def test_postgres_security_group_only_admits_the_client_group(postgres_plan: Pla
         "ipProtocol": "tcp",
         "fromPort": 5432,
         "toPort": 5432,
-        "description": "PostgreSQL (TLS) from the customer's workloads",
+        "description": "PostgreSQL (TLS) from the workloads of customer acme",
     }
     assert "cidrIpv4" not in rule
 
@@ -230,7 +231,7 @@ def test_deletion_protection_follows_protect(protect: bool) -> None:
 
 @pytest.mark.parametrize(
     ("multi_az", "retention", "instance_class", "version"),
-    [(False, 7, "db.t4g.medium", "16"), (True, 14, "db.r7g.large", "17.2"), (True, 35, "db.m7g.xlarge", "18")],
+    [(False, 7, "db.t4g.medium", "16.13"), (True, 14, "db.r7g.large", "17.6"), (True, 35, "db.m7g.xlarge", "18")],
 )
 def test_postgres_config_flows_through(multi_az: bool, retention: int, instance_class: str, version: str) -> None:
     config = PostgresConfig(
@@ -257,7 +258,7 @@ def test_final_snapshot_identifier_format(postgres_plan: PlanRun) -> None:
     db = one(postgres_plan, RDS, "postgres-instance")
     suffix = one(postgres_plan, RANDOM_ID, "postgres-snapshot-suffix")
     name = db.inputs["finalSnapshotIdentifier"]
-    assert name.startswith("datafly-acme-unit-postgres-final-")
+    assert name.startswith("datafly-prod-acme-unit-postgres-final-")
     generation = name.rsplit("-", 1)[1]
     assert len(generation) == 8 and int(generation, 16) >= 0
     assert suffix.urn in db.dependencies
@@ -265,7 +266,7 @@ def test_final_snapshot_identifier_format(postgres_plan: PlanRun) -> None:
         "byteLength": 4,
         "keepers": {
             "engine": "postgres",
-            "identifier": "datafly-acme",
+            "identifier": "datafly-prod-acme",
             "username": "datafly_admin",
             "dbName": "datafly",
             "storageEncrypted": "true",
@@ -290,24 +291,24 @@ def test_final_snapshot_name_changes_with_every_instance_generation() -> None:
 @pytest.mark.parametrize(
     ("customer", "stack", "expected"),
     [
-        ("acme", "prod", "datafly-acme-prod-postgres-final-0a1b2c3d"),
-        ("acme", "Prod_EU.1", "datafly-acme-prod-eu-1-postgres-final-0a1b2c3d"),
-        ("b-2", "acme--x", "datafly-b-2-acme-x-postgres-final-0a1b2c3d"),
+        ("acme", "prod", "datafly-prod-acme-prod-postgres-final-0a1b2c3d"),
+        ("acme", "Prod_EU.1", "datafly-prod-acme-prod-eu-1-postgres-final-0a1b2c3d"),
+        ("b-2", "acme--x", "datafly-prod-b-2-acme-x-postgres-final-0a1b2c3d"),
     ],
 )
 def test_final_snapshot_identifier_is_a_valid_rds_name(customer: str, stack: str, expected: str) -> None:
-    assert final_snapshot_identifier(customer, stack, "postgres", "0a1b2c3d") == expected
+    assert final_snapshot_identifier("prod", customer, stack, "postgres", "0a1b2c3d") == expected
 
 
 @pytest.mark.parametrize("generation", ["", "XYZ", "0a1b2c3d" * 3])
 def test_final_snapshot_identifier_refuses_bad_generation(generation: str) -> None:
     with pytest.raises(ValueError):
-        final_snapshot_identifier("acme", "prod", "postgres", generation)
+        final_snapshot_identifier("prod", "acme", "prod", "postgres", generation)
 
 
 def test_postgres_outputs(postgres_plan: PlanRun) -> None:
     outputs = {k: v.value for k, v in postgres_plan.outputs.items()}
-    assert outputs["address"].startswith("datafly-acme.") and outputs["address"].endswith(
+    assert outputs["address"].startswith("datafly-prod-acme.") and outputs["address"].endswith(
         ".us-east-1.rds.amazonaws.com"
     )
     assert outputs["port"] == 5432
@@ -317,9 +318,9 @@ def test_postgres_outputs(postgres_plan: PlanRun) -> None:
 
 
 def test_identifier_refuses_double_hyphen() -> None:
-    assert data_store_identifier("acme") == "datafly-acme"
+    assert data_store_identifier("prod", "acme") == "datafly-prod-acme"
     with pytest.raises(ValueError):
-        data_store_identifier("a--b")
+        data_store_identifier("prod", "a--b")
 
 
 # --- Redis ---------------------------------------------------------------------
@@ -338,6 +339,7 @@ def plan_redis(config: Optional[RedisConfig] = None, protect: bool = True) -> Pl
                 kms_key_arn=KEY_ARN,
                 auth_token=pulumi.Output.secret("a" * 64),
                 protect=protect,
+                environment="prod",
             ),
             _opts(),
         )
@@ -362,7 +364,7 @@ def test_redis_children_and_settings(redis_plan: PlanRun) -> None:
     _aws_children_use_explicit_providers(redis_plan, "datafly:data:Redis")
     group = one(redis_plan, CACHE, "redis-group")
     inputs = group.inputs
-    assert inputs["replicationGroupId"] == "datafly-acme"
+    assert inputs["replicationGroupId"] == "datafly-prod-acme"
     assert inputs["engine"] == "redis"
     assert inputs["engineVersion"] == "7.1"
     assert inputs["nodeType"] == "cache.t4g.small"
@@ -402,12 +404,12 @@ def test_redis_security_group_only_admits_the_client_group(redis_plan: PlanRun) 
         "ipProtocol": "tcp",
         "fromPort": 6379,
         "toPort": 6379,
-        "description": "redis (TLS, AUTH) from the customer's workloads",
+        "description": "redis (TLS, AUTH) from the workloads of customer acme",
     }
 
 
 def test_redis_outputs_and_valkey(redis_plan: PlanRun) -> None:
-    assert redis_plan.outputs["address"].value.startswith("master.datafly-acme.")
+    assert redis_plan.outputs["address"].value.startswith("master.datafly-prod-acme.")
     assert redis_plan.outputs["port"].value == 6379
     valkey = one(plan_redis(RedisConfig(engine="valkey", engine_version="8.0")), CACHE).inputs
     assert (valkey["engine"], valkey["engineVersion"]) == ("valkey", "8.0")
@@ -416,7 +418,7 @@ def test_redis_outputs_and_valkey(redis_plan: PlanRun) -> None:
 def test_redis_refuses_engines_without_required_tls() -> None:
     with pytest.raises(ValueError, match="too old"):
         RedisArgs("acme", RedisConfig(engine_version="6.2"), VPC, SUBNETS, CLIENT_SG, KEY_ARN,
-                  pulumi.Output.secret("x" * 32), True)
+                  pulumi.Output.secret("x" * 32), True, environment="prod")
 
 
 # --- CustomerSecrets -------------------------------------------------------------
@@ -440,7 +442,7 @@ def plan_secrets(args: Any) -> PlanRun:
 
 @pytest.fixture(scope="module")
 def secrets_plan() -> PlanRun:
-    return plan_secrets(CustomerSecretsArgs.from_config("acme", SecretsConfig(), True))
+    return plan_secrets(CustomerSecretsArgs.from_config("acme", SecretsConfig(), True, environment="prod"))
 
 
 def test_customer_key_rotates_and_is_protected(secrets_plan: PlanRun) -> None:
@@ -449,7 +451,7 @@ def test_customer_key_rotates_and_is_protected(secrets_plan: PlanRun) -> None:
     assert key.inputs["deletionWindowInDays"] == 30
     assert key.protect is True
     alias = one(secrets_plan, ALIAS, "secrets-key-alias")
-    assert alias.inputs["name"] == "alias/datafly-acme"
+    assert alias.inputs["name"] == "alias/datafly-prod-acme"
     assert key.urn in alias.dependencies
     _aws_children_use_explicit_providers(secrets_plan, "datafly:data:CustomerSecrets")
 
@@ -469,7 +471,7 @@ def test_generated_values(secrets_plan: PlanRun) -> None:
 def test_app_secret_encrypted_with_customer_key(secrets_plan: PlanRun) -> None:
     secret = one(secrets_plan, SECRET, "secrets-app")
     version = one(secrets_plan, SECRET_VERSION, "secrets-app-version")
-    assert secret.inputs["name"] == "datafly/acme/app"
+    assert secret.inputs["name"] == "datafly/prod/acme/app"
     assert secret.inputs["kmsKeyId"] == secrets_plan.outputs["kmsKeyArn"].value
     assert secret.inputs["recoveryWindowInDays"] == 30
     assert secret.protect is True
@@ -491,7 +493,7 @@ def test_app_secret_json_keys(secrets_plan: PlanRun) -> None:
 def test_outputs_generated_mode(secrets_plan: PlanRun) -> None:
     outputs = secrets_plan.outputs
     assert outputs["redisAuthToken"].secret is True
-    assert outputs["secretArn"].value.startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/acme/app-")
+    assert outputs["secretArn"].value.startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/prod/acme/app-")
     assert outputs["redisSecretArn"].value == outputs["secretArn"].value
     assert outputs["secretKmsKeyArn"].value == outputs["kmsKeyArn"].value
     assert outputs["readerSecretArns"].value == [outputs["secretArn"].value]
@@ -504,6 +506,7 @@ def test_carried_over_values_replace_generation() -> None:
             "acme",
             SecretsConfig(jwt_secret="carried-jwt-0123456789abcdef0123456789", encryption_key="ab" * 32, vendor_credentials={"meta-capi": "tok"}),
             True,
+            environment="prod",
         )
 
     p = plan_secrets(args)
@@ -520,7 +523,8 @@ def test_carried_over_values_replace_generation() -> None:
 
 def test_config_values_must_reach_the_args() -> None:
     with pytest.raises(ValueError, match="jwtSecret"):
-        CustomerSecretsArgs(customer="acme", config=SecretsConfig(jwt_secret="x" * 32), protect=True)
+        CustomerSecretsArgs(customer="acme", config=SecretsConfig(jwt_secret="x" * 32), protect=True,
+                            environment="prod")
     assert vendor_key("google-ads") == "VENDOR_GOOGLE_ADS"
 
 
@@ -539,12 +543,12 @@ def test_existing_mode_generates_no_app_secret(
             secret_arn=existing_arn, kms_key_arn=existing_key, kubernetes_secret=kubernetes_secret
         )
     )
-    p = plan_secrets(CustomerSecretsArgs.from_config("acme", config, True))
+    p = plan_secrets(CustomerSecretsArgs.from_config("acme", config, True, environment="prod"))
     assert [r.name for r in of_type(p, SECRET)] == ["secrets-redis"]
     assert [r.name for r in of_type(p, PASSWORD)] == ["secrets-redis-auth-token"]
     assert of_type(p, BYTES) == []
     redis_secret = one(p, SECRET, "secrets-redis")
-    assert redis_secret.inputs["name"] == "datafly/acme/redis"
+    assert redis_secret.inputs["name"] == "datafly/prod/acme/redis"
     assert redis_secret.inputs["kmsKeyId"] == p.outputs["kmsKeyArn"].value
     assert one(p, SECRET_VERSION, "secrets-redis-version").inputs["secretString"] == "[secret]"
     outputs = {k: v.value for k, v in p.outputs.items()}

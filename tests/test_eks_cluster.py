@@ -32,7 +32,8 @@ def plan(
     protect: bool = True,
     region: str = "eu-west-1",
 ) -> PlanRun:
-    cluster_config = ClusterConfig.model_validate({"adminRoleArns": [ADMIN_A], **(config or {})})
+    cluster_config = ClusterConfig.model_validate(
+        {"adminRoleArns": [ADMIN_A], "privateAccessCidrs": [VPN], **(config or {})})
 
     def program() -> dict[str, Any]:
         provider = aws.Provider("aws", region=region)
@@ -94,6 +95,7 @@ def test_every_aws_child_is_parented_and_uses_the_explicit_provider(default_plan
         "platform-node-template",
         "platform-nodes",
         "platform-coredns",
+        "platform-api-access-10-200-0-0-16",
         "platform-k8s",
     }
     for r in children:
@@ -198,6 +200,23 @@ def test_one_admin_entry_and_policy_per_role_named_by_role_not_position(admins: 
         assert association.inputs["accessScope"] == {"type": "cluster"}
         entry = one(p, "aws:eks/accessEntry:AccessEntry", association.name.removesuffix("-policy"))
         assert entry.urn in association.dependencies
+
+
+VPN = "10.200.0.0/16"
+
+
+@pytest.mark.parametrize("cidrs", [[VPN], [VPN, "10.201.8.0/24"], ["10.201.8.0/24", VPN]])
+def test_private_access_cidrs_get_443_on_the_cluster_security_group_named_by_cidr(cidrs: list[str]) -> None:
+    p = plan({"privateAccessCidrs": cidrs})
+    rules = {r.name: r for r in of_type(p, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if "-api-access-" in r.name}
+    assert {name: r.inputs["cidrIpv4"] for name, r in rules.items()} == {
+        f"platform-api-access-{build.cidr_key(cidr)}": cidr for cidr in cidrs}
+    for rule in rules.values():
+        assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 443, 443)
+        assert rule.inputs["securityGroupId"].startswith("sg-")
+    provider = one(p, "pulumi:providers:kubernetes", "platform-k8s")
+    assert {r.urn for r in rules.values()} <= set(provider.dependencies)
 
 
 def test_no_admin_roles_is_refused_by_the_config() -> None:

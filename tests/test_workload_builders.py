@@ -37,6 +37,7 @@ DIGEST = "sha256:" + "ab" * 32
 # stacks/Pulumi.acme.yaml, as data.
 ACME: dict[str, Any] = {
     "name": "acme",
+    "environment": "external",
     "domain": "acme.com",
     "platform": {"stack": "datafly/datafly/platform-external"},
     "image": {"registry": "ghcr.io/datafly", "tag": "v1.2.0", "pullPolicy": "IfNotPresent"},
@@ -62,6 +63,7 @@ ACME: dict[str, Any] = {
 # nginx + prometheus, default hosts, digest-pinned image, explicit certificate-free TLS.
 GLOBEX: dict[str, Any] = {
     "name": "globex",
+    "environment": "external",
     "domain": "globex.io",
     "platform": {"stack": "datafly/datafly/platform-external"},
     "image": {"tag": "v2.0.1", "digest": DIGEST, "pullPolicy": "Always"},
