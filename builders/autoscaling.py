@@ -13,7 +13,7 @@ KEDA facts (v2.20): the `kafka` scaler authenticates to MSK IAM with
 string. https://keda.sh/docs/2.20/scalers/apache-kafka/ and
 https://keda.sh/docs/2.20/authentication-providers/aws/ — the TriggerAuthentication
 uses `podIdentity.provider: aws` with `roleArn`: the KEDA operator (its own IRSA role)
-assumes the customer's `datafly-keda-<customer>` lag-reader role, which may only
+assumes the customer's `datafly-keda-<environment>-<customer>` lag-reader role, which may only
 describe the customer's cluster, topics and groups.
 """
 

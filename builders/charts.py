@@ -174,7 +174,7 @@ def keda_values(operator_role_arn: str) -> dict[str, Any]:
         # widens what a pod in the cluster can reach.
         "prometheus": {c: {"enabled": False} for c in components},
         # The operator's own role can do nothing but assume the per-customer
-        # `datafly-keda-<customer>` roles; a customer's TriggerAuthentication names its
+        # `datafly-keda-<environment>-<customer>` roles; a customer's TriggerAuthentication names its
         # role in `podIdentity.roleArn` and the operator assumes it for that scaler.
         "podIdentity": {"aws": {"irsa": {"enabled": True, "roleArn": operator_role_arn}}},
     }

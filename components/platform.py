@@ -153,7 +153,7 @@ class Platform(pulumi.ComponentResource):
             "publicSubnetCidrs": self.public_subnet_cidrs,
             "kubeconfig": self.kubeconfig,
             "ingressClasses": self.ingress_classes,
-            # Customer stacks' `datafly-keda-<customer>` roles trust this principal.
+            # Customer stacks' `datafly-keda-<environment>-<customer>` roles trust this principal.
             "kedaOperatorRoleArn": self.keda_operator_role_arn,
         }
         if self.kafka is not None:

@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from offline.plan import FIXTURES
 from offline.stackfile import ROOT, stack_names, stack_path
 from stackconfig import ConfigError, load_config
 from stackconfig.model import RESERVED_ENV, SERVICE_DEFAULTS
@@ -447,6 +448,25 @@ def fleet_release(root: Path) -> str:
     return max(tags, key=lambda t: (tags[t], _version_key(t)))
 
 
+def _platform_environment(root: Path, platform: str) -> str:
+    """The platform's `environment`, from its stack file when it lives here, else from its
+    offline fixture: the customer's AWS names carry it, and the plan refuses a mismatch."""
+    stack = platform.rsplit("/", 1)[-1]
+    path = stack_path(stack, root)
+    if path.exists():
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        environment = ((document.get("config") or {}).get("datafly:platform") or {}).get("environment")
+        if isinstance(environment, str):
+            return environment
+    fixture = FIXTURES / f"{stack}.json"
+    if fixture.exists():
+        environment = json.loads(fixture.read_text(encoding="utf-8")).get("outputs", {}).get("environment")
+        if isinstance(environment, str):
+            return environment
+    raise OnboardError(f"cannot tell the environment of platform stack {platform!r}: no stack file "
+                       f"stacks/Pulumi.{stack}.yaml here and no offline fixture")
+
+
 def _platform_region(root: Path, platform: str) -> str:
     # A customer runs in its platform's region; read it when that stack lives here.
     path = stack_path(platform.rsplit("/", 1)[-1], root)
@@ -489,15 +509,16 @@ def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Key order of the generated `datafly:tenant` block, as in the example stacks.
-_ORDER = ("name", "domain", "platform", "image", "secrets", "services", "autoscaling", "ingress")
+_ORDER = ("name", "environment", "domain", "platform", "image", "secrets", "services", "autoscaling", "ingress")
 
 
 def tenant_config(name: str, domain: str, platform: str, tag: str,
-                  overlay: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+                  overlay: Optional[Mapping[str, Any]] = None, environment: str = "prod") -> dict[str, Any]:
     """The new customer's `datafly:tenant` block: documented defaults (left to the
     model), the customer's hosts and origins, then whatever the values import set."""
     base: dict[str, Any] = {
         "name": name,
+        "environment": environment,
         "domain": domain,
         "platform": {"stack": platform},
         "image": {"tag": tag},
@@ -555,7 +576,8 @@ def onboard(name: str, domain: str, root: Path = ROOT, platform: str = DEFAULT_P
     if values is not None:
         imported = import_values(_read_values(values))
     release = tag or fleet_release(root)
-    tenant = tenant_config(name, domain, platform, release, imported.tenant if imported else None)
+    tenant = tenant_config(name, domain, platform, release, imported.tenant if imported else None,
+                           environment=_platform_environment(root, platform))
     region = region or _platform_region(root, platform)
     try:
         load_config({"aws:region": region, "datafly:tenant": json.dumps(tenant)})

@@ -121,7 +121,7 @@ def test_two_customers_never_grant_each_other(acme: PlanRun) -> None:
     # On the shared cluster acme is confined to its prefix; globex's own cluster is its alone.
     assert '"arn:aws:kafka:us-east-1:123456789012:topic/datafly-prod/' in acme_policies
     assert "/acme.*" in acme_policies
-    assert "datafly-prod" not in globex_policies
+    assert "/datafly-prod/" not in globex_policies  # the shared cluster, by its ARN segment
 
 
 def test_secrets_stay_secret_in_recorded_inputs() -> None:
@@ -226,7 +226,7 @@ def test_the_keda_lag_reader_is_assumed_only_by_the_keda_operator_and_only_descr
     platform = plan.Planner().plan("platform").run
     assert platform is not None
     role = one(acme, "aws:iam/role:Role", "acme-data-keda")
-    assert role.inputs["name"] == "datafly-keda-acme"  # the operator may assume datafly-keda-* only
+    assert role.inputs["name"] == "datafly-keda-prod-acme"  # the operator may assume datafly-keda-prod-* only
     assert json.loads(role.inputs["assumeRolePolicy"]) == {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": "sts:AssumeRole",
         "Principal": {"AWS": platform.outputs["kedaOperatorRoleArn"].value}}]}

@@ -61,7 +61,8 @@ def test_the_stack_file_is_commented_and_ordered_like_the_examples(project: Path
     text = stack_path("hooli", project).read_text(encoding="utf-8")
     assert text.startswith("# hooli: onboarded with `make tenant` on the shared platform datafly/datafly/platform.\n")
     tenant = yaml.safe_load(text)["config"]["datafly:tenant"]
-    assert list(tenant) == ["name", "domain", "platform", "image", "services", "ingress"]
+    assert list(tenant) == ["name", "environment", "domain", "platform", "image", "services", "ingress"]
+    assert tenant["environment"] == "prod"  # the platform stack's own environment
     assert tenant["image"] == {"tag": "v1.3.0"}
 
 

@@ -29,7 +29,7 @@ def platform_plan() -> PlanRun:
 
 
 def plan_platform(**overrides: Any) -> PlanRun:
-    config = PlatformConfig.model_validate({"environment": "test", "cluster": {"adminRoleArns": [ADMIN]}, **overrides})
+    config = PlatformConfig.model_validate({"environment": "test", "cluster": {"adminRoleArns": [ADMIN], "privateAccessCidrs": ["10.200.0.0/16"]}, **overrides})
     return run(lambda: deploy_platform("us-east-1", config), stack="test")
 
 
@@ -73,7 +73,7 @@ def test_outputs_are_the_contract_customer_stacks_read(platform_plan: PlanRun) -
     assert platform_plan.outputs["kubernetesVersion"].value == "1.35"
     assert platform_plan.outputs["ingressClasses"].value == ["alb", "nginx"]
     assert platform_plan.outputs["kafkaBootstrapBrokersIam"].value.count(":9098") == 3
-    # What customer `datafly-keda-<customer>` roles trust: the KEDA operator's IRSA role.
+    # What customer `datafly-keda-<environment>-<customer>` roles trust: the KEDA operator's IRSA role.
     keda_role = one(platform_plan, "aws:iam/role:Role", "prod-keda-operator-role")
     assert platform_plan.outputs["kedaOperatorRoleArn"].value.startswith(
         "arn:aws:iam::123456789012:role/prod-keda-operator-role-"

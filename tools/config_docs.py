@@ -21,12 +21,16 @@ from stackconfig.loader import is_secret_path
 from stackconfig.model import PlatformConfig, StackConfig, TenantConfig
 
 # The smallest valid stacks: every key they set is a required one.
-MINIMAL_TENANT = {"name": "acme", "domain": "acme.com", "platform": {"stack": "org/datafly/platform"},
+MINIMAL_TENANT = {"name": "acme", "environment": "prod", "domain": "acme.com", "platform": {"stack": "org/datafly/platform"},
                   "image": {"tag": "v1.2.0"}}
 ADMIN = "arn:aws:iam::123456789012:role/platform-admin"
-MINIMAL_PLATFORM = {"environment": "prod", "cluster": {"adminRoleArns": [ADMIN]}}
+VPN = "10.200.0.0/16"
+MINIMAL_PLATFORM = {"environment": "prod", "cluster": {"adminRoleArns": [ADMIN], "privateAccessCidrs": [VPN]}}
 REQUIRED = {"name", "domain", "image.tag", "environment", "platform.stack", "cluster", "cluster.adminRoleArns",
             "dedicatedCluster.cluster", "dedicatedCluster.cluster.adminRoleArns"}
+# Required only without the other key: a private-only endpoint needs a way in.
+CONDITIONAL = {key: "**required** unless `publicAccessCidrs`"
+               for key in ("cluster.privateAccessCidrs", "dedicatedCluster.cluster.privateAccessCidrs")}
 
 HEADER = """\
 # Configuration reference
@@ -94,7 +98,7 @@ def _rows(model: type[BaseModel], instance: Any, prefix: str, relative: str) -> 
         type_name = _type_name(field.annotation)
         if is_secret_path(path) or is_secret_path(path + ".x"):
             type_name += " (*secret*)"
-        default = "**required**" if rel in REQUIRED else _default(value)
+        default = "**required**" if rel in REQUIRED else CONDITIONAL.get(rel) or _default(value)
         yield f"| `{path}` | {type_name} | {default} | {_description(field, nested)} |"
         if nested is not None:
             yield from _rows(nested, value if isinstance(value, BaseModel) else None, path, rel)
