@@ -105,6 +105,8 @@ class NetworkConfig(Model):
 
     @model_validator(mode="after")
     def _mode_fields(self) -> "NetworkConfig":
+        _unique("privateSubnetIds", self.private_subnet_ids)
+        _unique("publicSubnetIds", self.public_subnet_ids)
         if self.mode == "existing":
             if self.vpc_id is None:
                 raise _field_error("vpcId", None, "required when mode is existing")
@@ -567,6 +569,7 @@ class IngressConfig(Model):
 
     @model_validator(mode="after")
     def _tls_for_class(self) -> "IngressConfig":
+        _unique("tls.certificateArns", self.tls.certificate_arns)
         if self.class_name == "nginx" and self.tls.secret_name is None:
             raise _field_error(
                 "tls.secretName", None, "required when className is nginx (TLS for all hosts)"

@@ -76,6 +76,8 @@ def test_partial_service_override_keeps_documented_resources() -> None:
     assert (processor.resources.limits.memory, processor.resources.limits.cpu) == ("1Gi", "1000m")
 
 
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+
 INVALID = [
     (acme(services__eventProcessor={"replicas": -1}),
      "datafly:tenant.services.eventProcessor.replicas: got -1; expected greater than or equal to 0"),
@@ -171,6 +173,8 @@ INVALID = [
      "datafly:tenant.redis.nodeType: got 'cache.t4g.smal'; is not an ElastiCache node type offered in us-east-1 "
      "(e.g. cache.t4g.medium, cache.t4g.micro, cache.t4g.small)"),
     # --- names AWS identifiers embed ---
+    (acme(ingress__tls={"certificateArns": [CERT, CERT]}),
+     f"datafly:tenant.ingress.tls.certificateArns.1: got '{CERT[:76]}...; duplicates tls.certificateArns.0"),
     (acme(name="ac--me"),
      "datafly:tenant.name: got 'ac--me'; must not contain two consecutive hyphens (AWS RDS and ElastiCache "
      "identifiers embed it)"),
@@ -224,6 +228,9 @@ INVALID_PLATFORM = [
      "CIDRs that deploy, or set publicAccessCidrs"),
     (platform(cluster__privateAccessCidrs=["10.200.0.0/16", "10.200.0.0/16"]),
      "datafly:platform.cluster.privateAccessCidrs.1: got '10.200.0.0/16'; duplicates privateAccessCidrs.0"),
+    (platform(network={"mode": "existing", "vpcId": "vpc-0123456789abcdef0",
+                       "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]}),
+     "datafly:platform.network.privateSubnetIds.1: got 'subnet-0123456789abcdef0'; duplicates privateSubnetIds.0"),
     (platform(protect="true"), "datafly:platform.protect: got 'true'; expected a valid boolean"),
     (platform(cluster__nodeGroup__instanceTypes=["t3.medium", "t3.medium"]),
      "datafly:platform.cluster.nodeGroup.instanceTypes.1: got 't3.medium'; duplicates instanceTypes.0"),
