@@ -69,7 +69,8 @@ def _require_matching_platform(config: StackConfig, reference: pulumi.StackRefer
     def check(values: list[Any]) -> None:
         problems = platform_problems(config, {"region": values[0], "environment": values[1]})
         if problems:
-            raise pulumi.RunError("invalid stack configuration:\n" + str(ConfigError(problems)))
+            error = ConfigError(problems)
+            raise pulumi.RunError("invalid stack configuration:\n" + str(error)) from error
 
     pulumi.Output.all(reference.get_output("region"), reference.get_output("environment")).apply(check)
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from offline import plan
-from offline.runner import PlanRun
-from offline.stackfile import ROOT, stack_names
+from offline.runner import PlanRun, ProgramConfigError, StackOutput, run_program
+from offline.stackfile import ROOT, read_stack, stack_names
 from stackconfig.aws_data import security_group_description_ok, security_group_description_pattern
 
 # Every pulumi-aws type that carries an EC2 security group or rule description, and
@@ -182,3 +182,18 @@ def test_the_keda_operator_may_assume_only_its_environments_customer_roles(plann
     acme_role = next(r for r in _run(planner, "acme").resources if r.type == "aws:iam/role:Role"
                      and r.name == "acme-data-keda")
     assert acme_role.inputs["name"] == "datafly-keda-prod-acme"
+
+
+def test_pulumi_up_also_refuses_a_platform_in_another_region() -> None:
+    # The plan refuses it before running; a real `pulumi up` learns the platform's
+    # outputs only from the StackReference, so the program itself checks them too.
+    stack = read_stack("acme")
+    reference = "datafly/datafly/platform"
+    outputs = dict(plan.Planner().reference_outputs(reference))
+    outputs["region"] = StackOutput("eu-west-1", False)
+    with pytest.raises(ProgramConfigError) as caught:
+        run_program(stack, "us-east-1", {reference: outputs})
+    assert [str(p) for p in caught.value.error.problems] == [
+        "aws:region: got 'us-east-1'; must be the region of platform stack datafly/datafly/platform (eu-west-1): "
+        "the customer's data stores live in the platform's VPC and reach its cluster privately",
+    ]
