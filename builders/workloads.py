@@ -27,6 +27,7 @@ from .services import (
     image,
     is_autoscaled,
     max_replicas,
+    migrations_image,
     service_config,
 )
 from .services import (
@@ -289,7 +290,10 @@ def workloads(
 
 
 def release_hash(config: TenantConfig) -> str:
-    text = config.image.tag + "@" + (config.image.digest or "")
+    digests = ",".join(
+        f"{key}={config.image.digest(key) or ''}" for key in (*(svc.key for svc in CATALOGUE), "migrations")
+    )
+    text = config.image.tag + "@" + digests
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
@@ -297,7 +301,7 @@ def migrations_job_name(config: TenantConfig) -> str:
     """`db-migrate-v1-2-0`: readable for operators, unique per release. A digest-pinned
     release adds a short hash, since the same tag may be re-pushed."""
     slug = re.sub(r"[^a-z0-9-]+", "-", config.image.tag.lower()).strip("-") or "release"
-    suffix = f"-{release_hash(config)[:8]}" if config.image.digest else ""
+    suffix = f"-{release_hash(config)[:8]}" if config.image.pinned else ""
     room = JOB_NAME_MAX - len(MIGRATIONS_NAME) - 1 - len(suffix)
     return f"{MIGRATIONS_NAME}-{slug[:room].rstrip('-')}{suffix}"
 
@@ -330,7 +334,7 @@ def migrations_job(config: TenantConfig) -> dict[str, Any]:
                     "securityContext": pod_security_context(),
                     "containers": [{
                         "name": MIGRATIONS_NAME,
-                        "image": config.migrations.image or image(config, MIGRATIONS_SERVICE_KEY),
+                        "image": migrations_image(config),
                         "imagePullPolicy": config.image.pull_policy,
                         "command": list(config.migrations.command),
                         "args": list(config.migrations.args),

@@ -488,16 +488,73 @@ class Autoscaling(Model):
         return _with_defaults(data, AUTOSCALING_DEFAULTS)
 
 
+class ImageDigests(Model):
+    """`sha256:` digests, one per image repository."""
+
+    ingestion_gateway: Optional[ImageDigest] = Field(None, description="ingestion-gateway image digest.")
+    event_processor: Optional[ImageDigest] = Field(None, description="event-processor image digest.")
+    delivery_workers: Optional[ImageDigest] = Field(None, description="delivery-workers image digest.")
+    identity_hub: Optional[ImageDigest] = Field(None, description="identity-hub image digest.")
+    management_api: Optional[ImageDigest] = Field(None, description="management-api image digest.")
+    management_ui: Optional[ImageDigest] = Field(None, description="management-ui image digest.")
+    migrations: Optional[ImageDigest] = Field(
+        None, description="Digest of the migrations image (`migrations.image`, default the management-api image)."
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ImageDigests":
+        seen: dict[str, str] = {}
+        for name in ("ingestion_gateway", "event_processor", "delivery_workers", "identity_hub",
+                     "management_api", "management_ui"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            key = to_camel(name)
+            if value in seen:
+                raise _field_error(
+                    key, value,
+                    f"is also the digest of {seen[value]}; a digest names one image, so two "
+                    "service images cannot share it",
+                )
+            seen[value] = key
+        return self
+
+
 class ImageConfig(Model):
     registry: str = Field(
         "ghcr.io/datafly", pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$",
         description="Registry and path; images are `<registry>/<service>:<tag>`.",
     )
     tag: ImageTag = Field(description="Release tag (required; `latest` is refused).")
-    digest: Optional[ImageDigest] = Field(None, description="Optional digest pinning the tag.")
+    # A digest names exactly one image (one manifest), so one digest cannot pin six
+    # repositories: each service image, and the migrations image, has its own.
+    digests: ImageDigests = Field(
+        default_factory=lambda: ImageDigests.model_validate({}),
+        description="Optional digests pinning the tag, one per image (`<service>` and `migrations`).",
+    )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="Kubernetes imagePullPolicy."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_digest_per_image(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "digest" in data:
+            raise _field_error(
+                "digest", data["digest"],
+                "a digest names exactly one image; pin each image under digests.<service> "
+                "(ingestionGateway, ..., managementUi) and digests.migrations",
+            )
+        return data
+
+    def digest(self, key: str) -> Optional[str]:
+        """The digest pinning image `key` (a service key or `migrations`), if any."""
+        result: Optional[str] = getattr(self.digests, _snake(key))
+        return result
+
+    @property
+    def pinned(self) -> bool:
+        return any(getattr(self.digests, name) for name in ImageDigests.model_fields)
 
 
 class IngressHosts(Model):
@@ -738,6 +795,20 @@ class TenantConfig(Model):
                     f"must lie within autoscaling.{key} minReplicas {scaling.min_replicas} "
                     f"and maxReplicas {scaling.max_replicas}",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _migrations_digest(self) -> "TenantConfig":
+        # Without migrations.image the Job runs the management-api image, which has the
+        # management-api digest: a different one would name another image.
+        pinned = self.image.digests
+        if (self.migrations.image is None and pinned.migrations is not None
+                and pinned.migrations != pinned.management_api):
+            raise _field_error(
+                "image.digests.migrations", pinned.migrations,
+                "the migrations Job runs the management-api image (migrations.image is unset), "
+                "so it is pinned by image.digests.managementApi; remove this or set migrations.image",
+            )
         return self
 
     @property
