@@ -53,6 +53,25 @@ KAFKA_TOPIC_ENV = "KAFKA_TOPIC"
 # management-api image takes `migrate up` and exits 0 when the schema is current, so a
 # re-run is harmless; `migrations.command`/`args` override it.
 JOB_NAME_MAX = 63
+# pulumi-kubernetes awaits a Job until it is Complete (or Failed), for 10 minutes unless
+# told otherwise (provider/pkg/await/job.go `DefaultJobTimeoutMins = 10`); the
+# `pulumi.com/timeoutSeconds` annotation overrides that when no customTimeouts are set
+# (provider/pkg/metadata/overrides.go `TimeoutDuration`), pulumi/pulumi-kubernetes@v4.34.2.
+# A Job with activeDeadlineSeconds of 900-1800 s would otherwise fail `pulumi up` while
+# the migrations still run. No `ttlSecondsAfterFinished`: the TTL controller would delete
+# the finished Job, a `pulumi refresh` would then drop it from state and the next `up`
+# would run the migrations again; the per-release name replaces it on the next release.
+PULUMI_TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+# A pod behind a load balancer keeps serving for a while after it is told to stop: the
+# ALB (or ingress-nginx) learns of the removed endpoint only after the Endpoints update
+# propagates and deregistration starts, and requests sent meanwhile would hit a closed
+# port. The Kubernetes `sleep` preStop action needs no shell or `sleep` binary in the
+# image (PodLifecycleSleepAction: beta and on by default since 1.30, GA in 1.34; every
+# Kubernetes version the config accepts, 1.32+, serves it). The grace period must cover
+# the sleep plus the application's own shutdown, or the kubelet kills it mid-request.
+PRESTOP_SLEEP_SECONDS = 15
+TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + 30
+MIGRATIONS_WAIT_MARGIN_SECONDS = 120
 
 
 def selector_labels(customer: str, name: str) -> dict[str, str]:
@@ -155,6 +174,7 @@ def _container(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) 
         "livenessProbe": _probe(cfg.probes.liveness_path, svc.port_name, 20, 3),
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        **({"lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}}} if svc.port is not None else {}),
     }
 
 
@@ -206,6 +226,7 @@ def deployment(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) 
             "metadata": {"labels": labels},
             "spec": {
                 "serviceAccountName": svc.name,
+                **({"terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS} if svc.port is not None else {}),
                 "automountServiceAccountToken": svc.needs_aws,
                 "enableServiceLinks": False,
                 "securityContext": pod_security_context(),
@@ -306,6 +327,12 @@ def migrations_job_name(config: TenantConfig) -> str:
     return f"{MIGRATIONS_NAME}-{slug[:room].rstrip('-')}{suffix}"
 
 
+def migrations_wait_seconds(config: TenantConfig) -> int:
+    """How long `pulumi up` waits for the Job: its whole deadline plus the time before
+    the deadline clock starts counting (scheduling, image pull)."""
+    return config.migrations.active_deadline_seconds + MIGRATIONS_WAIT_MARGIN_SECONDS
+
+
 def migrations_labels(config: TenantConfig) -> dict[str, str]:
     return common_labels(config.name, component="migrations", name=MIGRATIONS_NAME)
 
@@ -318,11 +345,11 @@ def migrations_job(config: TenantConfig) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": _metadata(config, migrations_job_name(config), labels),
+        "metadata": _metadata(config, migrations_job_name(config), labels,
+                              {PULUMI_TIMEOUT_ANNOTATION: str(migrations_wait_seconds(config))}),
         "spec": {
             "backoffLimit": config.migrations.backoff_limit,
             "activeDeadlineSeconds": config.migrations.active_deadline_seconds,
-            "ttlSecondsAfterFinished": config.migrations.ttl_seconds_after_finished,
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {

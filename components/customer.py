@@ -82,7 +82,7 @@ class Customer(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=config.name), k8s_opts)
+        ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=config.name, alb=config.ingress.class_name == "alb"), k8s_opts)
         hosts = [config.host(role) for role in HOST_ROLES]
         zone = config.ingress.route53_zone_id
         certificate = (

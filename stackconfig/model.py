@@ -460,21 +460,41 @@ class ServiceAutoscaling(Model):
 
 
 class PrometheusScaling(Model):
+    """Consumer lag read from the customer's Prometheus by KEDA's `prometheus` scaler."""
+
+    server_address: Optional[str] = Field(
+        None, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
+        description=(
+            "Prometheus HTTP API KEDA queries, e.g. `http://prometheus.monitoring.svc:9090` "
+            "(required with metricsProvider prometheus when a service has a lagThreshold)."
+        ),
+    )
     lag_metric_name: str = Field(
         "kafka_consumergroup_lag",
         pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
-        description="External metric (via a Prometheus adapter) carrying consumer lag per group.",
+        description="Prometheus metric carrying consumer lag, labelled `consumergroup` (kafka-exporter's name).",
     )
 
 
 class Autoscaling(Model):
     metrics_provider: Literal["keda", "prometheus", "none"] = Field(
         "keda",
-        description="`keda` ScaledObjects, `prometheus` HPAs on CPU and an external lag metric, or `none` (fixed replicas).",
+        description=(
+            "`keda`: KEDA ScaledObjects on CPU and Kafka lag read from MSK; `prometheus`: KEDA "
+            "ScaledObjects on CPU and Kafka lag queried from your Prometheus; `none`: fixed replicas. "
+            "Either way KEDA drives the HPAs: its metrics server owns the cluster's only "
+            "external.metrics.k8s.io APIService, so no other adapter can serve external metrics."
+        ),
     )
     prometheus: PrometheusScaling = Field(default_factory=PrometheusScaling)
     polling_interval: int = Field(15, ge=5, le=300, description="KEDA polling interval, seconds.")
-    cooldown_period: int = Field(60, ge=0, le=3600, description="KEDA cooldown period, seconds.")
+    cooldown_period: int = Field(
+        60, ge=0, le=3600,
+        description=(
+            "Seconds of low load before replicas are removed: the HPA scale-down stabilization "
+            "window (and KEDA's cooldown before scaling to zero)."
+        ),
+    )
     ingestion_gateway: ServiceAutoscaling
     event_processor: ServiceAutoscaling
     delivery_workers: ServiceAutoscaling
@@ -486,6 +506,20 @@ class Autoscaling(Model):
     @classmethod
     def _apply_defaults(cls, data: Any) -> Any:
         return _with_defaults(data, AUTOSCALING_DEFAULTS)
+
+    @model_validator(mode="after")
+    def _prometheus_server(self) -> "Autoscaling":
+        if self.metrics_provider != "prometheus" or self.prometheus.server_address is not None:
+            return self
+        for key in AUTOSCALING_DEFAULTS:
+            scaling: ServiceAutoscaling = getattr(self, _snake(key))
+            if scaling.enabled and scaling.lag_threshold is not None:
+                raise _field_error(
+                    "prometheus.serverAddress", None,
+                    f"required with metricsProvider prometheus: {key} scales on Kafka lag "
+                    "(lagThreshold), which KEDA queries from this Prometheus",
+                )
+        return self
 
 
 class ImageDigests(Model):
@@ -616,9 +650,21 @@ class MigrationsConfig(Model):
     args: list[str] = Field(default_factory=lambda: ["up"], description="Container arguments.")
     backoff_limit: int = Field(2, ge=0, le=10, description="Retries before the Job fails.")
     active_deadline_seconds: int = Field(900, ge=60, le=86400, description="Time limit for the Job.")
-    ttl_seconds_after_finished: int = Field(
-        86400, ge=0, le=604800, description="How long a finished Job is kept."
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_ttl(cls, data: Any) -> Any:
+        # pulumi-kubernetes reads a Job that the TTL controller deleted as gone, so a
+        # `pulumi refresh` drops it from state and the next `up` runs the migrations
+        # again (provider/pkg/await/job.go Read: a 404 marks the resource deleted).
+        if isinstance(data, dict) and "ttlSecondsAfterFinished" in data:
+            raise _field_error(
+                "ttlSecondsAfterFinished", data["ttlSecondsAfterFinished"],
+                "is no longer supported: a Job the TTL controller deletes is recreated (and the "
+                "migrations re-run) by the next refresh and up; the finished Job is kept until "
+                "the next release replaces it",
+            )
+        return data
 
 
 class PlatformReference(Model):
@@ -782,7 +828,7 @@ class TenantConfig(Model):
                     "only for services that consume Kafka (" + ", ".join(KAFKA_CONSUMERS) + ")",
                 )
             if scaling.enabled and scaling.min_replicas == 0 and not (
-                provider == "keda" and scaling.lag_threshold is not None
+                provider in ("keda", "prometheus") and scaling.lag_threshold is not None
             ):
                 raise _field_error(
                     f"autoscaling.{key}.minReplicas", 0,
