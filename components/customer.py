@@ -104,6 +104,7 @@ class Customer(pulumi.ComponentResource):
                 app_secret_arn=data.app_secret_arn,
                 redis_secret_arn=data.redis_secret_arn,
                 database_master_secret_arn=data.database_master_secret_arn,
+                database_app_secret_arn=data.database_app_secret_arn,
                 database_address=data.database_address,
                 database_port=data.database_port,
                 redis_address=data.redis_address,

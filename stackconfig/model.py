@@ -648,6 +648,14 @@ class MigrationsConfig(Model):
         default_factory=lambda: ["migrate"], min_length=1, description="Container command."
     )
     args: list[str] = Field(default_factory=lambda: ["up"], description="Container arguments.")
+    database_client_image: str = Field(
+        "public.ecr.aws/docker/library/postgres:17.6-alpine",
+        pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$",
+        description=(
+            "Image with psql 15 or newer the Job's init container uses to create the services' "
+            "database login (pin a digest in production)."
+        ),
+    )
     backoff_limit: int = Field(2, ge=0, le=10, description="Retries before the Job fails.")
     active_deadline_seconds: int = Field(900, ge=60, le=86400, description="Time limit for the Job.")
 
@@ -709,6 +717,13 @@ class PostgresConfig(Model):
     multi_az: bool = Field(False, description="Standby in a second AZ.")
     backup_retention_days: int = Field(7, ge=7, le=35, description="Automated backup retention.")
     database_name: str = Field("datafly", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Database name.")
+    app_credentials_version: int = Field(
+        1, ge=1, le=1000000,
+        description=(
+            "Version of the services' own database password; raise it by one to rotate it "
+            "(the other of two alternating users gets a new password, then the services roll)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _storage(self) -> "PostgresConfig":

@@ -24,6 +24,7 @@ KEDA_ROLE = "arn:aws:iam::123456789012:role/datafly-keda-acme"
 ESO_ROLE = "arn:aws:iam::123456789012:role/acme-external-secrets"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/acme-AbCdEf"
 RDS_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0123-XyZ"
+DB_APP_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/acme/database-AbCdEf"
 BOOTSTRAP = "b-1.msk.example:9098,b-2.msk.example:9098"
 VPC = "10.0.0.0/16"
 ALB_SUBNETS = ["10.0.192.0/24", "10.0.193.0/24", "10.0.194.0/24"]
@@ -91,7 +92,7 @@ def render_all(config: TenantConfig) -> list[dict[str, Any]]:
         *isolation.isolation(config, vpc_cidr=VPC, load_balancer_cidrs=ALB_SUBNETS),
         *external_secrets.external_secrets(
             config, secret_store_role_arn=ESO_ROLE, region="us-east-1", app_secret_arn=SECRET_ARN,
-            redis_secret_arn=SECRET_ARN, rds_master_secret_arn=RDS_SECRET_ARN, templates=TEMPLATES,
+            redis_secret_arn=SECRET_ARN, database_app_secret_arn=DB_APP_SECRET_ARN, templates=TEMPLATES,
         ),
         workloads.migrations_job(config),
         *workloads.workloads(config, aws_role_arns=ROLES, kafka_topic_prefix=prefix),
@@ -324,13 +325,18 @@ def test_ports_and_probes(acme_objs: list[dict[str, Any]], name: str, port_name:
 
 
 def test_pod_hardening(acme_objs: list[dict[str, Any]]) -> None:
+    container_security = workloads.container_security_context()
     pods = [o["spec"]["template"]["spec"] for o in acme_objs if o["kind"] in ("Deployment", "Job")]
     assert len(pods) == 7
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == 10001
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+        assert pod["volumes"][0] == {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+        # The Job also mounts the app-user script for its init container.
+        assert pod["volumes"][1:] in ([], [{"name": "sql", "configMap": {"name": "db-app-user-sql"}}])
+        for init in pod.get("initContainers", []):
+            assert init["securityContext"] == container_security
         (container,) = pod["containers"]
         sc = container["securityContext"]
         assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001
@@ -418,9 +424,17 @@ def test_migrations_job(acme: TenantConfig) -> None:
     (container,) = pod["containers"]
     assert container["image"] == "ghcr.io/datafly/management-api:v1.2.0"
     assert (container["command"], container["args"]) == (["migrate"], ["up"])
+    # The migrations run as the master user, from the Job's own per-release Secret.
     assert container["env"] == [
-        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "datafly-secrets", "key": "DATABASE_URL"}}}
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db-migrate-v1-2-0", "key": "DATABASE_URL"}}}
     ]
+    (init,) = pod["initContainers"]
+    assert (init["name"], init["command"]) == ("db-app-user", ["psql", "--no-psqlrc", "--file", "/sql/app-user.sql"])
+    assert {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") for e in init["env"]} == {
+        "PGHOST": None, "PGPORT": None, "PGDATABASE": None, "PGSSLMODE": None, "HOME": None,
+        "PGUSER": "db-migrate-v1-2-0", "PGPASSWORD": "db-migrate-v1-2-0",
+        "APP_DATABASE_USER": "db-migrate-v1-2-0", "APP_DATABASE_PASSWORD_VERIFIER": "db-migrate-v1-2-0",
+    }
 
 
 _PINNED = ",".join(f"{k}={v}" for k, v in DIGESTS.items()) + ",migrations="
@@ -786,8 +800,9 @@ def test_external_secrets(acme_objs: list[dict[str, Any]]) -> None:
         "template": {"engineVersion": "v2", "type": "Opaque", "data": TEMPLATES},
     }
     assert app["data"] == [
-        {"secretKey": "db_username", "remoteRef": {"key": RDS_SECRET_ARN, "property": "username"}},
-        {"secretKey": "db_password", "remoteRef": {"key": RDS_SECRET_ARN, "property": "password"}},
+        # The services' own login, never the RDS master user (whose password RDS rotates).
+        {"secretKey": "db_username", "remoteRef": {"key": DB_APP_SECRET_ARN, "property": "username"}},
+        {"secretKey": "db_password", "remoteRef": {"key": DB_APP_SECRET_ARN, "property": "password"}},
         {"secretKey": "redis_auth_token", "remoteRef": {"key": SECRET_ARN, "property": "REDIS_AUTH_TOKEN"}},
         {"secretKey": "jwt_secret", "remoteRef": {"key": SECRET_ARN, "property": "JWT_SECRET"}},
         {"secretKey": "encryption_key", "remoteRef": {"key": SECRET_ARN, "property": "ENCRYPTION_KEY"}},
