@@ -49,6 +49,7 @@ from stackconfig.types import ImageDigest, ImageTag
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 JOB = "kubernetes:batch/v1:Job"
 
 _TAG = TypeAdapter(ImageTag)
@@ -379,7 +380,8 @@ def _plan_document(planner: Planner, stack: str) -> tuple[Optional[dict[str, Any
 
 
 def allowed_changes(plan: Mapping[str, Any], customer: str) -> set[str]:
-    """URNs a release bump may change: the customer's Deployments and its migrations Job."""
+    """URNs a release bump may change: the customer's Deployments and its migrations Job
+    (with the Job's own per-release Secret, named like the Job)."""
     namespace = f"customer-{customer}"
     allowed = set()
     for resource in plan["resources"]:
@@ -387,6 +389,8 @@ def allowed_changes(plan: Mapping[str, Any], customer: str) -> set[str]:
         if resource["type"] == DEPLOYMENT and metadata.get("namespace") == namespace:
             allowed.add(resource["urn"])
         if resource["type"] == JOB and resource["name"] == f"{customer}-workloads-migrations":
+            allowed.add(resource["urn"])
+        if resource["type"] == EXTERNAL_SECRET and resource["name"] == f"{customer}-workloads-migrations-secret":
             allowed.add(resource["urn"])
     return allowed
 

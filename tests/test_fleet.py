@@ -375,6 +375,9 @@ def test_the_dry_run_of_a_release_bump_on_acme_changes_only_its_deployments_and_
             "delivery-workers", "event-processor", "identity-hub", "ingestion-gateway", "management-api",
             "management-ui")),
         "~ kubernetes:batch/v1:Job acme-workloads-migrations (replaced: db-migrate-v1-2-0 -> db-migrate-v1-3-0)",
+        # The Job's own credentials Secret is named like the Job.
+        "~ kubernetes:external-secrets.io/v1:ExternalSecret acme-workloads-migrations-secret "
+        "(replaced: db-migrate-v1-2-0 -> db-migrate-v1-3-0)",
     ]
     assert "--- a/out/acme/plan.json\n+++ b/out/acme/plan.json\n" in out
     assert '-                  "image": "ghcr.io/datafly/ingestion-gateway:v1.2.0",' in out
