@@ -15,7 +15,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from builders.database_users import app_user, scram_sha256_verifier, verifier_salt
 from builders.data_stores import (
     POSTGRES_PORT,
     data_store_identifier,
@@ -23,6 +22,7 @@ from builders.data_stores import (
     postgres_parameter_group_family,
     postgres_parameters,
 )
+from builders.database_users import app_user, scram_sha256_verifier, verifier_salt
 from stackconfig.model import PostgresConfig
 
 from .client_security_group import client_security_group
