@@ -621,3 +621,10 @@ def test_real_previews_and_ups_run_the_policy_pack(monkeypatch: pytest.MonkeyPat
     automation.up("acme")
     assert [(step, kwargs["policy_packs"]) for step, kwargs in calls] == [
         ("preview", [str(ROOT / "policies")]), ("up", [str(ROOT / "policies")])]
+
+
+def test_the_values_import_does_not_pin_six_images_with_one_digest() -> None:
+    # A digest names one image manifest; the chart's single image.digest cannot be mapped.
+    imported = onboard.import_values({"image": {"tag": "v1.2.0", "digest": "sha256:" + "ab" * 32}})
+    assert imported.tenant == {"image": {"tag": "v1.2.0"}}
+    assert [u.path for u in imported.unmapped] == ["image.digest"]
