@@ -13,7 +13,10 @@ so the tests pin the exact structure.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from .labels import MANAGED_BY, PART_OF
 
@@ -241,6 +244,29 @@ def external_secrets_values() -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 # AWS Load Balancer Controller
 # ---------------------------------------------------------------------------
+
+
+# The chart keeps its CRDs in `crds/`, which Helm installs on first install and never
+# upgrades (https://helm.sh/docs/chart_best_practices/custom_resource_definitions/), so a
+# chart upgrade would run a new controller against old CRD schemas. The program installs
+# them itself from the chart's own file at the pinned version and installs the chart
+# with `skip_crds`. Vendored byte-identical: aws/eks-charts
+# `stable/aws-load-balancer-controller/crds/crds.yaml`@v3.5.0 (schemas/SOURCES.md). The
+# chart's `crds/gateway-crds.yaml` (gateway.k8s.aws) is not installed: the Gateway API
+# feature gates are off by default and the platform uses Ingresses only.
+# KEDA and External Secrets do not share the problem: both charts render their CRDs from
+# `templates/` (kedacore/charts `keda/templates/crds/`@v2.20.2, external-secrets
+# `deploy/charts/external-secrets/templates/crds/`@v2.9.0, behind `crds.install` /
+# `installCRDs`), so Helm upgrades them with the release.
+AWS_LOAD_BALANCER_CONTROLLER_CRDS = (
+    Path(__file__).resolve().parent.parent / "schemas" / "charts" / "aws-load-balancer-controller" / "crds.yaml"
+)
+
+
+def aws_load_balancer_controller_crds() -> list[dict[str, Any]]:
+    """The chart's CustomResourceDefinitions, in file order."""
+    docs = yaml.safe_load_all(AWS_LOAD_BALANCER_CONTROLLER_CRDS.read_text(encoding="utf-8"))
+    return [doc for doc in docs if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"]
 
 
 def aws_load_balancer_controller_values(

@@ -5,10 +5,16 @@ Secret values never pass through Pulumi: the program names secrets by ARN, and t
 External Secrets controller reads them with the namespace's own IRSA role.
 
 The `datafly-secrets` Secret the services read is templated by the controller from:
-the RDS-managed master secret (`username`, `password` — rotated by RDS, so the URL is
-rebuilt on every refresh instead of going stale), the Redis AUTH token, and the
+the services' own database login (`username`, `password` of the program's
+`datafly/<environment>/<customer>/database` secret — not the RDS master user, whose password RDS
+rotates under running pods; builders/database_users.py), the Redis AUTH token, and the
 customer's app secret (`JWT_SECRET`, `ENCRYPTION_KEY`); endpoints and brokers are not
 secret and are written into the templates by the program.
+
+The migrations Job reads a Secret of its own, named like the Job (one per release and
+credentials version): a new ExternalSecret is synced when it is created, so the Job
+always starts with the current master password and the current app-user verifier,
+whatever the refresh interval.
 """
 
 from __future__ import annotations
@@ -102,9 +108,50 @@ def connection_templates(
     }
 
 
+def migrations_connection_templates(*, database_host: str, database_port: int, database_name: str) -> dict[str, str]:
+    """The migrations Job's Secret: the master login (DDL) and what the init container
+    needs to (re)create the services' login."""
+    return {
+        "DATABASE_URL": (
+            "postgresql://{{ .admin_username | urlquery }}:{{ .admin_password | urlquery }}"
+            f"@{database_host}:{database_port}/{database_name}?sslmode=require"
+        ),
+        "PGUSER": "{{ .admin_username }}",
+        "PGPASSWORD": "{{ .admin_password }}",
+        "APP_DATABASE_USER": "{{ .app_username }}",
+        "APP_DATABASE_PASSWORD_VERIFIER": "{{ .app_verifier }}",
+    }
+
+
+def migrations_external_secret(
+    config: TenantConfig, *, name: str, rds_master_secret_arn: Input[str], database_app_secret_arn: Input[str],
+    templates: Input[Mapping[str, str]],
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": _meta(config, name),
+        "spec": {
+            "refreshInterval": config.secrets.refresh_interval,
+            "secretStoreRef": {"name": SECRET_STORE_NAME, "kind": "SecretStore"},
+            "target": {
+                "name": name,
+                "creationPolicy": "Owner",
+                "template": {"engineVersion": "v2", "type": "Opaque", "data": templates},
+            },
+            "data": [
+                _entry("admin_username", rds_master_secret_arn, "username"),
+                _entry("admin_password", rds_master_secret_arn, "password"),
+                _entry("app_username", database_app_secret_arn, "username"),
+                _entry("app_verifier", database_app_secret_arn, "verifier"),
+            ],
+        },
+    }
+
+
 def app_external_secret(
     config: TenantConfig, *, app_secret_arn: Input[str], redis_secret_arn: Input[str],
-    rds_master_secret_arn: Input[str], templates: Input[Mapping[str, str]],
+    database_app_secret_arn: Input[str], templates: Input[Mapping[str, str]],
 ) -> dict[str, Any]:
     return {
         "apiVersion": "external-secrets.io/v1",
@@ -121,8 +168,8 @@ def app_external_secret(
                 "template": {"engineVersion": "v2", "type": "Opaque", "data": templates},
             },
             "data": [
-                _entry("db_username", rds_master_secret_arn, "username"),
-                _entry("db_password", rds_master_secret_arn, "password"),
+                _entry("db_username", database_app_secret_arn, "username"),
+                _entry("db_password", database_app_secret_arn, "password"),
                 _entry("redis_auth_token", redis_secret_arn, "REDIS_AUTH_TOKEN"),
                 _entry("jwt_secret", app_secret_arn, "JWT_SECRET"),
                 _entry("encryption_key", app_secret_arn, "ENCRYPTION_KEY"),
@@ -134,7 +181,7 @@ def app_external_secret(
 
 def external_secrets(
     config: TenantConfig, *, secret_store_role_arn: Input[str], region: str, app_secret_arn: Input[str],
-    redis_secret_arn: Input[str], rds_master_secret_arn: Input[str], templates: Input[Mapping[str, str]],
+    redis_secret_arn: Input[str], database_app_secret_arn: Input[str], templates: Input[Mapping[str, str]],
 ) -> list[dict[str, Any]]:
     """ServiceAccount, SecretStore and the ExternalSecret; nothing when the services read
     a Kubernetes Secret the customer manages."""
@@ -145,6 +192,6 @@ def external_secrets(
         secret_store(config, region),
         app_external_secret(
             config, app_secret_arn=app_secret_arn, redis_secret_arn=redis_secret_arn,
-            rds_master_secret_arn=rds_master_secret_arn, templates=templates,
+            database_app_secret_arn=database_app_secret_arn, templates=templates,
         ),
     ]

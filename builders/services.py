@@ -212,4 +212,14 @@ def consumed_topic(kafka_topic_prefix: str, key: str) -> Optional[str]:
 
 def image(config: TenantConfig, key: str) -> str:
     ref = f"{config.image.registry}/{spec(key).name}:{config.image.tag}"
-    return f"{ref}@{config.image.digest}" if config.image.digest else ref
+    digest = config.image.digest(key)
+    return f"{ref}@{digest}" if digest else ref
+
+
+def migrations_image(config: TenantConfig) -> str:
+    """`migrations.image` pinned by `image.digests.migrations`, or by default the
+    management-api image of the release (and so its digest)."""
+    if config.migrations.image is None:
+        return image(config, MIGRATIONS_SERVICE_KEY)
+    digest = config.image.digest("migrations")
+    return f"{config.migrations.image}@{digest}" if digest else config.migrations.image

@@ -12,10 +12,12 @@ from pulumi import Input
 
 from stackconfig.model import GatewayServiceConfig, TenantConfig
 
+from .database_users import APP_USER_SQL
 from .external_secrets import vendor_keys
 from .labels import common_labels
 from .namespace import namespace_name
 from .services import (
+    APP_SECRET_NAME,
     CATALOGUE,
     MIGRATIONS_NAME,
     MIGRATIONS_SERVICE_KEY,
@@ -27,6 +29,7 @@ from .services import (
     image,
     is_autoscaled,
     max_replicas,
+    migrations_image,
     service_config,
 )
 from .services import (
@@ -52,6 +55,29 @@ KAFKA_TOPIC_ENV = "KAFKA_TOPIC"
 # management-api image takes `migrate up` and exits 0 when the schema is current, so a
 # re-run is harmless; `migrations.command`/`args` override it.
 JOB_NAME_MAX = 63
+# pulumi-kubernetes awaits a Job until it is Complete (or Failed), for 10 minutes unless
+# told otherwise (provider/pkg/await/job.go `DefaultJobTimeoutMins = 10`); the
+# `pulumi.com/timeoutSeconds` annotation overrides that when no customTimeouts are set
+# (provider/pkg/metadata/overrides.go `TimeoutDuration`), pulumi/pulumi-kubernetes@v4.34.2.
+# A Job with activeDeadlineSeconds of 900-1800 s would otherwise fail `pulumi up` while
+# the migrations still run. No `ttlSecondsAfterFinished`: the TTL controller would delete
+# the finished Job, a `pulumi refresh` would then drop it from state and the next `up`
+# would run the migrations again; the per-release name replaces it on the next release.
+PULUMI_TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+CREDENTIALS_VERSION_ANNOTATION = "datafly.io/database-credentials-version"
+APP_USER_INIT_NAME = "db-app-user"
+APP_USER_SQL_CONFIG_MAP = "db-app-user-sql"
+APP_USER_SQL_FILE = "app-user.sql"
+# A pod behind a load balancer keeps serving for a while after it is told to stop: the
+# ALB (or ingress-nginx) learns of the removed endpoint only after the Endpoints update
+# propagates and deregistration starts, and requests sent meanwhile would hit a closed
+# port. The Kubernetes `sleep` preStop action needs no shell or `sleep` binary in the
+# image (PodLifecycleSleepAction: beta and on by default since 1.30, GA in 1.34; every
+# Kubernetes version the config accepts, 1.32+, serves it). The grace period must cover
+# the sleep plus the application's own shutdown, or the kubelet kills it mid-request.
+PRESTOP_SLEEP_SECONDS = 15
+TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + 30
+MIGRATIONS_WAIT_MARGIN_SECONDS = 120
 
 
 def selector_labels(customer: str, name: str) -> dict[str, str]:
@@ -154,6 +180,7 @@ def _container(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) 
         "livenessProbe": _probe(cfg.probes.liveness_path, svc.port_name, 20, 3),
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        **({"lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}}} if svc.port is not None else {}),
     }
 
 
@@ -189,6 +216,15 @@ def service_account(config: TenantConfig, svc: ServiceSpec, aws_role_arns: Mappi
     }
 
 
+def _template_annotations(config: TenantConfig, svc: ServiceSpec) -> dict[str, Any]:
+    """A credentials rotation changes the pod template of every database client, so the
+    same `pulumi up` that set the new password (the Job, which they depend on) rolls
+    them onto it: environment variables are read only when a container starts."""
+    if "DATABASE_URL" not in svc.secret_env or not manages_app_user(config):
+        return {}
+    return {"annotations": {CREDENTIALS_VERSION_ANNOTATION: str(config.postgres.app_credentials_version)}}
+
+
 def deployment(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) -> dict[str, Any]:
     labels = _labels(config, svc)
     selector = selector_labels(config.name, svc.name)
@@ -202,9 +238,10 @@ def deployment(config: TenantConfig, svc: ServiceSpec, kafka_topic_prefix: str) 
         # Never below the desired count during a rollout: add one, then remove one.
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "template": {
-            "metadata": {"labels": labels},
+            "metadata": {"labels": labels, **_template_annotations(config, svc)},
             "spec": {
                 "serviceAccountName": svc.name,
+                **({"terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS} if svc.port is not None else {}),
                 "automountServiceAccountToken": svc.needs_aws,
                 "enableServiceLinks": False,
                 "securityContext": pod_security_context(),
@@ -289,7 +326,10 @@ def workloads(
 
 
 def release_hash(config: TenantConfig) -> str:
-    text = config.image.tag + "@" + (config.image.digest or "")
+    digests = ",".join(
+        f"{key}={config.image.digest(key) or ''}" for key in (*(svc.key for svc in CATALOGUE), "migrations")
+    )
+    text = config.image.tag + "@" + digests
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
@@ -297,28 +337,102 @@ def migrations_job_name(config: TenantConfig) -> str:
     """`db-migrate-v1-2-0`: readable for operators, unique per release. A digest-pinned
     release adds a short hash, since the same tag may be re-pushed."""
     slug = re.sub(r"[^a-z0-9-]+", "-", config.image.tag.lower()).strip("-") or "release"
-    suffix = f"-{release_hash(config)[:8]}" if config.image.digest else ""
+    suffix = f"-{release_hash(config)[:8]}" if config.image.pinned else ""
+    # A credentials rotation must run the Job again (it sets the new password).
+    version = config.postgres.app_credentials_version
+    suffix += f"-c{version}" if version > 1 else ""
     room = JOB_NAME_MAX - len(MIGRATIONS_NAME) - 1 - len(suffix)
     return f"{MIGRATIONS_NAME}-{slug[:room].rstrip('-')}{suffix}"
+
+
+def migrations_wait_seconds(config: TenantConfig) -> int:
+    """How long `pulumi up` waits for the Job: its whole deadline plus the time before
+    the deadline clock starts counting (scheduling, image pull)."""
+    return config.migrations.active_deadline_seconds + MIGRATIONS_WAIT_MARGIN_SECONDS
 
 
 def migrations_labels(config: TenantConfig) -> dict[str, str]:
     return common_labels(config.name, component="migrations", name=MIGRATIONS_NAME)
 
 
-def migrations_job(config: TenantConfig) -> dict[str, Any]:
-    """The schema migration for this release, run before the services roll out."""
+def manages_app_user(config: TenantConfig) -> bool:
+    """The program creates the services' database login, unless the services read a
+    Kubernetes Secret the customer manages (its DATABASE_URL is the customer's)."""
+    return app_secret_name(config) == APP_SECRET_NAME
+
+
+def migrations_secret_name(config: TenantConfig) -> str:
+    """The Job's own Secret (see builders/external_secrets.py), named like the Job."""
+    return migrations_job_name(config)
+
+
+def app_user_sql_config_map(config: TenantConfig) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(config, APP_USER_SQL_CONFIG_MAP, migrations_labels(config)),
+        "data": {APP_USER_SQL_FILE: APP_USER_SQL},
+    }
+
+
+def _app_user_init_container(config: TenantConfig, database_host: Input[str], database_port: Input[str],
+                             resources: dict[str, Any]) -> dict[str, Any]:
+    secret = migrations_secret_name(config)
+    keys = ("PGUSER", "PGPASSWORD", "APP_DATABASE_USER", "APP_DATABASE_PASSWORD_VERIFIER")
+    return {
+        "name": APP_USER_INIT_NAME,
+        "image": config.migrations.database_client_image,
+        "imagePullPolicy": config.image.pull_policy,
+        "command": ["psql", "--no-psqlrc", "--file", f"/sql/{APP_USER_SQL_FILE}"],
+        "env": [
+            {"name": "PGHOST", "value": database_host},
+            {"name": "PGPORT", "value": database_port},
+            {"name": "PGDATABASE", "value": config.postgres.database_name},
+            # The parameter group forces TLS (rds.force_ssl).
+            {"name": "PGSSLMODE", "value": "require"},
+            # Nowhere writable but /tmp (read-only root filesystem).
+            {"name": "HOME", "value": "/tmp"},
+            *({"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}} for k in keys),
+        ],
+        "resources": resources,
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
+                         {"name": "sql", "mountPath": "/sql", "readOnly": True}],
+    }
+
+
+def migrations_job(
+    config: TenantConfig, *, database_host: Input[str] = "", database_port: Input[str] = "5432"
+) -> dict[str, Any]:
+    """The schema migration for this release, run before the services roll out. With
+    the program's own secrets, an init container first (re)creates the services'
+    least-privilege login as the master user (builders/database_users.py), and the
+    migrations run as the master user; the services never do."""
     api_cfg = service_config(config, MIGRATIONS_SERVICE_KEY)
     res = api_cfg.resources
     labels = migrations_labels(config)
+    resources = {
+        "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
+        "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
+    }
+    own = manages_app_user(config)
+    database_url = (
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": migrations_secret_name(config),
+                                                                "key": "DATABASE_URL"}}}
+        if own else _secret_env(config, "DATABASE_URL")
+    )
+    init = [_app_user_init_container(config, database_host, database_port, resources)] if own else []
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}]
+    if own:
+        volumes.append({"name": "sql", "configMap": {"name": APP_USER_SQL_CONFIG_MAP}})
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": _metadata(config, migrations_job_name(config), labels),
+        "metadata": _metadata(config, migrations_job_name(config), labels,
+                              {PULUMI_TIMEOUT_ANNOTATION: str(migrations_wait_seconds(config))}),
         "spec": {
             "backoffLimit": config.migrations.backoff_limit,
             "activeDeadlineSeconds": config.migrations.active_deadline_seconds,
-            "ttlSecondsAfterFinished": config.migrations.ttl_seconds_after_finished,
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
@@ -328,21 +442,19 @@ def migrations_job(config: TenantConfig) -> dict[str, Any]:
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "securityContext": pod_security_context(),
+                    **({"initContainers": init} if init else {}),
                     "containers": [{
                         "name": MIGRATIONS_NAME,
-                        "image": config.migrations.image or image(config, MIGRATIONS_SERVICE_KEY),
+                        "image": migrations_image(config),
                         "imagePullPolicy": config.image.pull_policy,
                         "command": list(config.migrations.command),
                         "args": list(config.migrations.args),
-                        "env": [_secret_env(config, "DATABASE_URL")],
-                        "resources": {
-                            "requests": {"cpu": res.requests.cpu, "memory": res.requests.memory},
-                            "limits": {"cpu": res.limits.cpu, "memory": res.limits.memory},
-                        },
+                        "env": [database_url],
+                        "resources": resources,
                         "securityContext": container_security_context(),
                         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                     }],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}}],
+                    "volumes": volumes,
                 },
             },
         },

@@ -16,6 +16,7 @@ from builders.charts import (
     AWS_LOAD_BALANCER_CONTROLLER_CHART,
     AWS_LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
     KUBE_SYSTEM,
+    aws_load_balancer_controller_crds,
     aws_load_balancer_controller_values,
 )
 from builders.iam import irsa_trust_policy
@@ -41,6 +42,7 @@ class AwsLoadBalancerController(pulumi.ComponentResource):
     (ingress-nginx) must depend on `release`."""
 
     release: k8s.helm.v3.Release
+    crds: list[k8s.apiextensions.v1.CustomResourceDefinition]
     role_arn: pulumi.Output[str]
 
     def __init__(
@@ -76,6 +78,20 @@ class AwsLoadBalancerController(pulumi.ComponentResource):
                 cluster_name=v[0], region=args.region, vpc_id=v[1], role_arn=v[2]
             )
 
+        # Helm never upgrades a chart's `crds/` (builders/charts.py): the CRDs of the
+        # pinned chart version are resources here, applied before the release, so a
+        # version bump updates them with it.
+        self.crds = [
+            k8s.apiextensions.v1.CustomResourceDefinition(
+                f"{name}-crd-{crd['metadata']['name'].split('.', 1)[0]}",
+                metadata=crd["metadata"],
+                spec=crd["spec"],
+                # Deleting a CRD deletes every TargetGroupBinding with it (and so every
+                # ALB target): tearing the add-on down must not take the objects along.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on), retain_on_delete=True),
+            )
+            for crd in aws_load_balancer_controller_crds()
+        ]
         # Without the attachment in place the controller's first AWS calls are denied and
         # its webhooks never turn ready, failing the atomic install.
         self.release = helm_release(
@@ -84,6 +100,7 @@ class AwsLoadBalancerController(pulumi.ComponentResource):
             release_name=RELEASE_NAME,
             namespace=KUBE_SYSTEM,
             values=pulumi.Output.all(args.cluster_name, args.vpc_id, role.arn).apply(values),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, attachment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, attachment, *self.crds]),
+            skip_crds=True,
         )
         self.register_outputs({"roleArn": self.role_arn, "status": self.release.status})

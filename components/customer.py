@@ -82,7 +82,7 @@ class Customer(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=config.name), k8s_opts)
+        ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=config.name, alb=config.ingress.class_name == "alb"), k8s_opts)
         hosts = [config.host(role) for role in HOST_ROLES]
         zone = config.ingress.route53_zone_id
         certificate = (
@@ -104,6 +104,7 @@ class Customer(pulumi.ComponentResource):
                 app_secret_arn=data.app_secret_arn,
                 redis_secret_arn=data.redis_secret_arn,
                 database_master_secret_arn=data.database_master_secret_arn,
+                database_app_secret_arn=data.database_app_secret_arn,
                 database_address=data.database_address,
                 database_port=data.database_port,
                 redis_address=data.redis_address,

@@ -128,8 +128,9 @@ class CustomerDataPlane(pulumi.ComponentResource):
         # The External Secrets SecretStore's role: read the customer's secrets, the
         # RDS-managed master secret and decrypt with their keys, nothing else.
         reader_policy = pulumi.Output.all(
-            secrets.reader_secret_arns, postgres.master_user_secret_arn, secrets.reader_kms_key_arns
-        ).apply(lambda v: json.dumps(secrets_reader_policy([*v[0], v[1]], v[2], args.region), sort_keys=True))
+            secrets.reader_secret_arns, postgres.master_user_secret_arn, secrets.reader_kms_key_arns,
+            postgres.app_user_secret_arn,
+        ).apply(lambda v: json.dumps(secrets_reader_policy([*v[0], v[1], v[3]], v[2], args.region), sort_keys=True))
         secrets_reader = IrsaRole(
             f"{name}-secrets-reader",
             IrsaRoleArgs(
@@ -191,6 +192,7 @@ class CustomerDataPlane(pulumi.ComponentResource):
         self.app_secret_arn = secrets.secret_arn
         self.redis_secret_arn = secrets.redis_secret_arn
         self.database_master_secret_arn = postgres.master_user_secret_arn
+        self.database_app_secret_arn = postgres.app_user_secret_arn
         self.database_address = postgres.address
         self.database_port = postgres.port
         self.database_name = config.postgres.database_name
@@ -208,6 +210,7 @@ class CustomerDataPlane(pulumi.ComponentResource):
             "databaseAddress": self.database_address,
             "databasePort": self.database_port,
             "databaseMasterSecretArn": self.database_master_secret_arn,
+            "databaseAppSecretArn": self.database_app_secret_arn,
             "redisAddress": self.redis_address,
             "appSecretArn": self.app_secret_arn,
             "kmsKeyArn": self.kms_key_arn,

@@ -14,6 +14,8 @@ from builders.namespace import namespace
 @dataclass(frozen=True)
 class CustomerNamespaceArgs:
     customer: str
+    # Behind the ALB (ingress class alb): pods get the controller's readiness gates.
+    alb: bool = True
 
 
 class CustomerNamespace(pulumi.ComponentResource):
@@ -23,7 +25,7 @@ class CustomerNamespace(pulumi.ComponentResource):
         self, name: str, args: CustomerNamespaceArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
         super().__init__("datafly:tenant:CustomerNamespace", name, None, opts)
-        manifest = namespace(args.customer)
+        manifest = namespace(args.customer, alb=args.alb)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=manifest["metadata"],

@@ -8,7 +8,7 @@ them, in an order that makes `pulumi up` safe:
         ─► Deployments ─► Services, PDBs ─► Ingress ─► autoscalers
 
 Every Deployment depends on the migrations Job, and pulumi-kubernetes waits for a Job
-to complete: no service rolls to a new release until its migrations succeeded, and a
+to complete (for its whole activeDeadlineSeconds, builders/workloads.py): no service rolls to a new release until its migrations succeeded, and a
 failed migration fails the update with the previous release still running.
 """
 
@@ -40,6 +40,8 @@ class CustomerWorkloadsArgs:
     app_secret_arn: Optional[pulumi.Input[str]]
     redis_secret_arn: pulumi.Input[str]
     database_master_secret_arn: pulumi.Input[str]
+    # The services' own login (components/postgres.py); they never use the master user.
+    database_app_secret_arn: pulumi.Input[str]
     database_address: pulumi.Input[str]
     database_port: pulumi.Input[int]
     redis_address: pulumi.Input[str]
@@ -85,7 +87,7 @@ class CustomerWorkloads(pulumi.ComponentResource):
                 # Kubernetes Secret the builder renders nothing here.
                 app_secret_arn=args.app_secret_arn if args.app_secret_arn is not None else "",
                 redis_secret_arn=args.redis_secret_arn,
-                rds_master_secret_arn=args.database_master_secret_arn,
+                database_app_secret_arn=args.database_app_secret_arn,
                 templates=templates,
             ),
             guards,
@@ -93,7 +95,30 @@ class CustomerWorkloads(pulumi.ComponentResource):
         accounts = add(workloads.service_accounts(config, args.service_role_arns), guards)
         # A stable resource name: a release renames the Job, which Pulumi then replaces
         # (runs again) while the name in the plan stays the same.
-        (self.migrations,) = add([workloads.migrations_job(config)], [*secrets, *accounts], f"{name}-migrations")
+        migration_inputs: list[pulumi.CustomResource] = []
+        if workloads.manages_app_user(config):
+            # The Job's own Secret, named per release: created (and so synced) right
+            # before the Job, with the current master password and app-user verifier.
+            job_templates = pulumi.Output.all(args.database_address, args.database_port).apply(
+                lambda v: external_secrets.migrations_connection_templates(
+                    database_host=v[0], database_port=v[1], database_name=config.postgres.database_name,
+                )
+            )
+            migration_inputs = [
+                *add([workloads.app_user_sql_config_map(config)], guards, f"{name}-app-user-sql"),
+                *add([external_secrets.migrations_external_secret(
+                    config, name=workloads.migrations_secret_name(config),
+                    rds_master_secret_arn=args.database_master_secret_arn,
+                    database_app_secret_arn=args.database_app_secret_arn, templates=job_templates,
+                )], secrets, f"{name}-migrations-secret"),
+            ]
+        (self.migrations,) = add(
+            [workloads.migrations_job(
+                config, database_host=args.database_address,
+                database_port=pulumi.Output.from_input(args.database_port).apply(str),
+            )],
+            [*secrets, *accounts, *migration_inputs], f"{name}-migrations",
+        )
         deployments = add(workloads.deployments(config, args.kafka_topic_prefix), [self.migrations])
         services = add(workloads.services(config), deployments)
         add(workloads.pod_disruption_budgets(config), deployments)

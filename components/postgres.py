@@ -1,8 +1,12 @@
 """A customer's PostgreSQL database: RDS, private, TLS-only, encrypted with the
-customer key, with an RDS-managed master password (no password in program or state)."""
+customer key, with an RDS-managed master password (no password in program or state),
+and the services' own least-privilege login (builders/database_users.py): its password
+is generated here and kept in a Secrets Manager secret of its own, which External
+Secrets syncs into the namespace."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Optional
@@ -18,11 +22,17 @@ from builders.data_stores import (
     postgres_parameter_group_family,
     postgres_parameters,
 )
+from builders.database_users import app_user, scram_sha256_verifier, verifier_salt
 from stackconfig.model import PostgresConfig
 
 from .client_security_group import client_security_group
 
 MASTER_USERNAME = "datafly_admin"
+# Alphanumerics only: the password goes into DATABASE_URL (URL-escaped anyway) and no
+# shell or SQL quoting ever sees it. 40 characters from [A-Za-z0-9] carry ~238 bits.
+APP_PASSWORD_LENGTH = 40
+# Secrets Manager's longest recovery window.
+APP_SECRET_RECOVERY_DAYS = 30
 # Performance Insights' free retention tier, in days.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -52,6 +62,7 @@ class Postgres(pulumi.ComponentResource):
     address: pulumi.Output[str]
     port: pulumi.Output[int]
     master_user_secret_arn: pulumi.Output[str]
+    app_user_secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     instance_id: pulumi.Output[str]
     identifier: str
@@ -177,7 +188,41 @@ class Postgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
         )
 
+        # The services' login. Keepers: a new appCredentialsVersion rolls a new password
+        # for the other of the two alternating users; nothing else re-rolls it.
+        version = config.app_credentials_version
+        user = app_user(version)
+        password = random.RandomPassword(
+            f"{name}-app-password",
+            length=APP_PASSWORD_LENGTH,
+            special=False,
+            keepers={"appCredentialsVersion": str(version), "user": user},
+            opts=child,
+        )
+        app_secret = aws.secretsmanager.Secret(
+            f"{name}-app-user",
+            name=f"datafly/{args.environment}/{args.customer}/database",
+            description=f"{identifier}: the services' own PostgreSQL login (not the master user)",
+            kms_key_id=args.kms_key_arn,
+            recovery_window_in_days=APP_SECRET_RECOVERY_DAYS,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        salt = verifier_salt(args.customer, user, version)
+        secret_password: pulumi.Output[str] = pulumi.Output.secret(password.result)
+        document: pulumi.Output[str] = secret_password.apply(lambda p: json.dumps({
+            "username": user,
+            "password": p,
+            "verifier": scram_sha256_verifier(p, salt),
+        }, sort_keys=True))
+        aws.secretsmanager.SecretVersion(
+            f"{name}-app-user-version",
+            secret_id=app_secret.id,
+            secret_string=document,
+            opts=child,
+        )
+
         self.identifier = identifier
+        self.app_user_secret_arn = app_secret.arn
         self.address = instance.address
         self.port = instance.port
         self.master_user_secret_arn = instance.master_user_secrets.apply(_master_secret_arn)
@@ -188,6 +233,7 @@ class Postgres(pulumi.ComponentResource):
                 "address": self.address,
                 "port": self.port,
                 "masterUserSecretArn": self.master_user_secret_arn,
+                "appUserSecretArn": self.app_user_secret_arn,
                 "securityGroupId": self.security_group_id,
                 "instanceId": self.instance_id,
             }

@@ -150,13 +150,15 @@ def _image(value: Any, result: ValuesImport) -> None:
     if not isinstance(value, Mapping):
         result.skip("image", f"expected a mapping (value {_shown(value)})")
         return
-    targets = {"repository": "registry", "registry": "registry", "tag": "tag", "digest": "digest",
-               "pullPolicy": "pullPolicy"}
+    targets = {"repository": "registry", "registry": "registry", "tag": "tag", "pullPolicy": "pullPolicy"}
     for key, item in value.items():
         source = f"image.{key}"
-        if key == "pullSecrets":
+        if key == "digest":
+            # The chart's one digest would pin six different images; a digest names one.
+            result.skip(source, "one digest cannot pin six images; set image.digests.<service> per image")
+        elif key == "pullSecrets":
             result.skip(source, "no stack setting for image pull secrets (the Deployments reference none)")
-        elif key in ("tag", "digest") and not isinstance(item, str):
+        elif key == "tag" and not isinstance(item, str):
             # YAML reads `tag: 1.10` as the number 1.1: guessing the string would deploy the wrong image.
             result.skip(source, f"is a number ({_shown(item)}), not a string: quote it in the values file")
         elif key in targets:

@@ -1,9 +1,9 @@
-"""Promote a release (image tag, optionally a digest) to customer stacks, wave by wave.
+"""Promote a release (image tag, optionally a digest per image) to customer stacks, wave by wave.
 
     python -m fleet.promote v1.3.0 acme globex                 # one wave
     python -m fleet.promote v1.3.0 --wave canary=acme --wave rest=globex,initech,umbrella
     python -m fleet.promote v1.3.0 --waves-file fleet/waves.yaml [--only-wave canary]
-    python -m fleet.promote v1.3.0 --digest sha256:... acme
+    python -m fleet.promote v1.3.0 --digest ingestionGateway=sha256:... acme
     python -m fleet.promote v1.3.0 acme --dry-run               # offline: what would change
 
 Per stack, in order: set `datafly:tenant.image` in stacks/Pulumi.<stack>.yaml (comments
@@ -44,14 +44,17 @@ from offline import report
 from offline.plan import EXIT_OK as PLAN_OK
 from offline.plan import Planner
 from offline.stackfile import ROOT, stack_path
+from stackconfig.model import SERVICE_DEFAULTS
 from stackconfig.types import ImageDigest, ImageTag
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 JOB = "kubernetes:batch/v1:Job"
 
 _TAG = TypeAdapter(ImageTag)
 _DIGEST = TypeAdapter(ImageDigest)
+_DIGEST_KEYS = (*SERVICE_DEFAULTS, "migrations")
 
 
 class PromoteError(Exception):
@@ -61,22 +64,31 @@ class PromoteError(Exception):
 @dataclass(frozen=True)
 class Release:
     tag: str
-    digest: Optional[str] = None
+    # (image key, digest): a digest names one image, so each image has its own
+    # (`image.digests.<service>` / `.migrations` in the stack file).
+    digests: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.tag}@{self.digest[:19]}…" if self.digest else self.tag
+        return f"{self.tag} ({len(self.digests)} digest(s))" if self.digests else self.tag
 
     @classmethod
-    def parse(cls, tag: str, digest: Optional[str] = None) -> "Release":
-        for adapter, value, what in ((_TAG, tag, "tag"), (_DIGEST, digest, "digest")):
-            if value is None:
-                continue
+    def parse(cls, tag: str, digests: Sequence[str] = ()) -> "Release":
+        pairs: list[tuple[str, str]] = []
+        checks: list[tuple[TypeAdapter[str], str, str]] = [(_TAG, tag, "tag")]
+        for item in digests:
+            key, sep, value = item.partition("=")
+            if not sep or key not in _DIGEST_KEYS:
+                raise PromoteError(f"invalid --digest {item!r}: expected IMAGE=sha256:<64 hex>, "
+                                   f"IMAGE one of {', '.join(_DIGEST_KEYS)}")
+            checks.append((_DIGEST, value, "digest"))
+            pairs.append((key, value))
+        for adapter, value, what in checks:
             try:
                 adapter.validate_python(value)
             except ValidationError as exc:
                 raise PromoteError(f"invalid {what} {value!r}: "
                                    + str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
-        return cls(tag, digest)
+        return cls(tag, tuple(pairs))
 
 
 @dataclass(frozen=True)
@@ -113,8 +125,8 @@ def _tenant(document: Any, path: Path) -> Any:
 def read_release(path: Path) -> Release:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     image = _tenant(document, path)["image"]
-    digest = image.get("digest")
-    return Release(str(image["tag"]), str(digest) if digest else None)
+    digests = image.get("digests") or {}
+    return Release(str(image["tag"]), tuple((str(k), str(v)) for k, v in digests.items() if v))
 
 
 def customer_name(path: Path) -> str:
@@ -123,20 +135,22 @@ def customer_name(path: Path) -> str:
 
 def set_release(path: Path, release: Release) -> None:
     """Write `release` into the stack file's `datafly:tenant.image`, leaving every other
-    byte as it was. A tag without a digest drops an old digest: it pinned the old tag."""
+    byte as it was. A tag without digests drops the old digests: they pinned the old tag."""
     handler = _yaml()
     document = handler.load(path.read_text(encoding="utf-8"))
     image: CommentedMap = _tenant(document, path)["image"]
     # A tag YAML would read as a number (`1.10`) must be quoted, or it changes meaning.
     tag: Any = release.tag if isinstance(yaml.safe_load(release.tag), str) else SingleQuotedScalarString(release.tag)
     image["tag"] = tag
-    if release.digest:
-        if "digest" in image:
-            image["digest"] = release.digest
-        else:
-            image.insert(list(image).index("tag") + 1, "digest", release.digest)
-    elif "digest" in image:
-        del image["digest"]
+    if release.digests:
+        if dict(image.get("digests") or {}) != dict(release.digests):
+            pinned = CommentedMap(release.digests)
+            if "digests" in image:
+                image["digests"] = pinned
+            else:
+                image.insert(list(image).index("tag") + 1, "digests", pinned)
+    elif "digests" in image:
+        del image["digests"]
     stream = io.StringIO()
     handler.dump(document, stream)
     path.write_text(stream.getvalue(), encoding="utf-8")
@@ -245,7 +259,7 @@ class Promotion:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "release": {"tag": self.release.tag, "digest": self.release.digest},
+            "release": {"tag": self.release.tag, "digests": dict(self.release.digests)},
             "ok": self.ok,
             "stacks": [{"stack": r.stack, "wave": r.wave, "status": r.status, "before": str(r.before),
                         "release": r.release(self.release), "detail": r.detail} for r in self.results],
@@ -366,7 +380,8 @@ def _plan_document(planner: Planner, stack: str) -> tuple[Optional[dict[str, Any
 
 
 def allowed_changes(plan: Mapping[str, Any], customer: str) -> set[str]:
-    """URNs a release bump may change: the customer's Deployments and its migrations Job."""
+    """URNs a release bump may change: the customer's Deployments and its migrations Job
+    (with the Job's own per-release Secret, named like the Job)."""
     namespace = f"customer-{customer}"
     allowed = set()
     for resource in plan["resources"]:
@@ -374,6 +389,8 @@ def allowed_changes(plan: Mapping[str, Any], customer: str) -> set[str]:
         if resource["type"] == DEPLOYMENT and metadata.get("namespace") == namespace:
             allowed.add(resource["urn"])
         if resource["type"] == JOB and resource["name"] == f"{customer}-workloads-migrations":
+            allowed.add(resource["urn"])
+        if resource["type"] == EXTERNAL_SECRET and resource["name"] == f"{customer}-workloads-migrations-secret":
             allowed.add(resource["urn"])
     return allowed
 
@@ -478,7 +495,8 @@ def main(argv: Optional[Sequence[str]] = None, operations: Optional[StackOperati
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tag", help="release tag, e.g. v1.3.0")
     parser.add_argument("stacks", nargs="*", help="customer stacks, promoted in this order (one wave)")
-    parser.add_argument("--digest", help="image digest pinning the tag (sha256:...)")
+    parser.add_argument("--digest", action="append", default=[], metavar="IMAGE=sha256:...",
+                        help="digest pinning one image of the tag (a service key or migrations); repeat")
     parser.add_argument("--wave", action="append", default=[], metavar="NAME=STACK[,STACK...]",
                         help="a wave of stacks; repeat, in order")
     parser.add_argument("--waves-file", type=Path, help="YAML mapping of wave name to stacks, in order")
@@ -488,7 +506,7 @@ def main(argv: Optional[Sequence[str]] = None, operations: Optional[StackOperati
     parser.add_argument("--organization", help="Pulumi organization of the stacks (default: the backend's)")
     parser.add_argument("--report", type=Path, help="also write the result as JSON here")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    # Intermixed: `promote v1.3.0 --digest sha256:... acme globex` reads as written.
+    # Intermixed: `promote v1.3.0 --digest managementApi=sha256:... acme globex` reads as written.
     args = parser.parse_intermixed_args(argv)
     try:
         release = Release.parse(args.tag, args.digest)

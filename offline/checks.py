@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 
 from . import report
+from .behaviour import BEHAVIOUR_RULES
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 from .validate import Violation, validate_objects
 
@@ -119,4 +120,6 @@ PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
     crds_before_custom_resources,
     no_secret_leaks,
     protected_stateful,
+    # What the cluster and the pinned controllers would do with the plan (offline/behaviour.py).
+    *BEHAVIOUR_RULES,
 )

@@ -26,6 +26,7 @@ from stackconfig import ConfigError, load_config, platform_problems
 from stackconfig.model import StackConfig
 
 from . import report
+from .behaviour import warnings as behaviour_warnings
 from .checks import Violation, check_plan
 from .policy_check import evaluate_policies
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
@@ -167,6 +168,8 @@ def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> 
     paths = report.write_outputs(run, out_dir / result.stack)
     print("Wrote " + ", ".join(str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
                               for p in paths.values()), file=out)
+    for line in behaviour_warnings(run):
+        print(line, file=out)
     if result.violations:
         print(f"\n{len(result.violations)} validation violation(s):", file=out)
         for violation in result.violations:

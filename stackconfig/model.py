@@ -499,21 +499,41 @@ class ServiceAutoscaling(Model):
 
 
 class PrometheusScaling(Model):
+    """Consumer lag read from the customer's Prometheus by KEDA's `prometheus` scaler."""
+
+    server_address: Optional[str] = Field(
+        None, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
+        description=(
+            "Prometheus HTTP API KEDA queries, e.g. `http://prometheus.monitoring.svc:9090` "
+            "(required with metricsProvider prometheus when a service has a lagThreshold)."
+        ),
+    )
     lag_metric_name: str = Field(
         "kafka_consumergroup_lag",
         pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
-        description="External metric (via a Prometheus adapter) carrying consumer lag per group.",
+        description="Prometheus metric carrying consumer lag, labelled `consumergroup` (kafka-exporter's name).",
     )
 
 
 class Autoscaling(Model):
     metrics_provider: Literal["keda", "prometheus", "none"] = Field(
         "keda",
-        description="`keda` ScaledObjects, `prometheus` HPAs on CPU and an external lag metric, or `none` (fixed replicas).",
+        description=(
+            "`keda`: KEDA ScaledObjects on CPU and Kafka lag read from MSK; `prometheus`: KEDA "
+            "ScaledObjects on CPU and Kafka lag queried from your Prometheus; `none`: fixed replicas. "
+            "Either way KEDA drives the HPAs: its metrics server owns the cluster's only "
+            "external.metrics.k8s.io APIService, so no other adapter can serve external metrics."
+        ),
     )
     prometheus: PrometheusScaling = Field(default_factory=PrometheusScaling)
     polling_interval: int = Field(15, ge=5, le=300, description="KEDA polling interval, seconds.")
-    cooldown_period: int = Field(60, ge=0, le=3600, description="KEDA cooldown period, seconds.")
+    cooldown_period: int = Field(
+        60, ge=0, le=3600,
+        description=(
+            "Seconds of low load before replicas are removed: the HPA scale-down stabilization "
+            "window (and KEDA's cooldown before scaling to zero)."
+        ),
+    )
     ingestion_gateway: ServiceAutoscaling
     event_processor: ServiceAutoscaling
     delivery_workers: ServiceAutoscaling
@@ -526,6 +546,52 @@ class Autoscaling(Model):
     def _apply_defaults(cls, data: Any) -> Any:
         return _with_defaults(data, AUTOSCALING_DEFAULTS)
 
+    @model_validator(mode="after")
+    def _prometheus_server(self) -> "Autoscaling":
+        if self.metrics_provider != "prometheus" or self.prometheus.server_address is not None:
+            return self
+        for key in AUTOSCALING_DEFAULTS:
+            scaling: ServiceAutoscaling = getattr(self, _snake(key))
+            if scaling.enabled and scaling.lag_threshold is not None:
+                raise _field_error(
+                    "prometheus.serverAddress", None,
+                    f"required with metricsProvider prometheus: {key} scales on Kafka lag "
+                    "(lagThreshold), which KEDA queries from this Prometheus",
+                )
+        return self
+
+
+class ImageDigests(Model):
+    """`sha256:` digests, one per image repository."""
+
+    ingestion_gateway: Optional[ImageDigest] = Field(None, description="ingestion-gateway image digest.")
+    event_processor: Optional[ImageDigest] = Field(None, description="event-processor image digest.")
+    delivery_workers: Optional[ImageDigest] = Field(None, description="delivery-workers image digest.")
+    identity_hub: Optional[ImageDigest] = Field(None, description="identity-hub image digest.")
+    management_api: Optional[ImageDigest] = Field(None, description="management-api image digest.")
+    management_ui: Optional[ImageDigest] = Field(None, description="management-ui image digest.")
+    migrations: Optional[ImageDigest] = Field(
+        None, description="Digest of the migrations image (`migrations.image`, default the management-api image)."
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ImageDigests":
+        seen: dict[str, str] = {}
+        for name in ("ingestion_gateway", "event_processor", "delivery_workers", "identity_hub",
+                     "management_api", "management_ui"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            key = to_camel(name)
+            if value in seen:
+                raise _field_error(
+                    key, value,
+                    f"is also the digest of {seen[value]}; a digest names one image, so two "
+                    "service images cannot share it",
+                )
+            seen[value] = key
+        return self
+
 
 class ImageConfig(Model):
     registry: str = Field(
@@ -533,10 +599,35 @@ class ImageConfig(Model):
         description="Registry and path; images are `<registry>/<service>:<tag>`.",
     )
     tag: ImageTag = Field(description="Release tag (required; `latest` is refused).")
-    digest: Optional[ImageDigest] = Field(None, description="Optional digest pinning the tag.")
+    # A digest names exactly one image (one manifest), so one digest cannot pin six
+    # repositories: each service image, and the migrations image, has its own.
+    digests: ImageDigests = Field(
+        default_factory=lambda: ImageDigests.model_validate({}),
+        description="Optional digests pinning the tag, one per image (`<service>` and `migrations`).",
+    )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="Kubernetes imagePullPolicy."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_digest_per_image(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "digest" in data:
+            raise _field_error(
+                "digest", data["digest"],
+                "a digest names exactly one image; pin each image under digests.<service> "
+                "(ingestionGateway, ..., managementUi) and digests.migrations",
+            )
+        return data
+
+    def digest(self, key: str) -> Optional[str]:
+        """The digest pinning image `key` (a service key or `migrations`), if any."""
+        result: Optional[str] = getattr(self.digests, _snake(key))
+        return result
+
+    @property
+    def pinned(self) -> bool:
+        return any(getattr(self.digests, name) for name in ImageDigests.model_fields)
 
 
 class IngressHosts(Model):
@@ -597,11 +688,31 @@ class MigrationsConfig(Model):
         default_factory=lambda: ["migrate"], min_length=1, description="Container command."
     )
     args: list[str] = Field(default_factory=lambda: ["up"], description="Container arguments.")
+    database_client_image: str = Field(
+        "public.ecr.aws/docker/library/postgres:17.6-alpine",
+        pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$",
+        description=(
+            "Image with psql 15 or newer the Job's init container uses to create the services' "
+            "database login (pin a digest in production)."
+        ),
+    )
     backoff_limit: int = Field(2, ge=0, le=10, description="Retries before the Job fails.")
     active_deadline_seconds: int = Field(900, ge=60, le=86400, description="Time limit for the Job.")
-    ttl_seconds_after_finished: int = Field(
-        86400, ge=0, le=604800, description="How long a finished Job is kept."
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_ttl(cls, data: Any) -> Any:
+        # pulumi-kubernetes reads a Job that the TTL controller deleted as gone, so a
+        # `pulumi refresh` drops it from state and the next `up` runs the migrations
+        # again (provider/pkg/await/job.go Read: a 404 marks the resource deleted).
+        if isinstance(data, dict) and "ttlSecondsAfterFinished" in data:
+            raise _field_error(
+                "ttlSecondsAfterFinished", data["ttlSecondsAfterFinished"],
+                "is no longer supported: a Job the TTL controller deletes is recreated (and the "
+                "migrations re-run) by the next refresh and up; the finished Job is kept until "
+                "the next release replaces it",
+            )
+        return data
 
 
 class PlatformReference(Model):
@@ -648,6 +759,13 @@ class PostgresConfig(Model):
     multi_az: bool = Field(False, description="Standby in a second AZ.")
     backup_retention_days: int = Field(7, ge=7, le=35, description="Automated backup retention.")
     database_name: str = Field("datafly", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Database name.")
+    app_credentials_version: int = Field(
+        1, ge=1, le=1000000,
+        description=(
+            "Version of the services' own database password; raise it by one to rotate it "
+            "(the other of two alternating users gets a new password, then the services roll)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _storage(self) -> "PostgresConfig":
@@ -789,7 +907,7 @@ class TenantConfig(Model):
                     "only for services that consume Kafka (" + ", ".join(KAFKA_CONSUMERS) + ")",
                 )
             if scaling.enabled and scaling.min_replicas == 0 and not (
-                provider == "keda" and scaling.lag_threshold is not None
+                provider in ("keda", "prometheus") and scaling.lag_threshold is not None
             ):
                 raise _field_error(
                     f"autoscaling.{key}.minReplicas", 0,
@@ -802,6 +920,20 @@ class TenantConfig(Model):
                     f"must lie within autoscaling.{key} minReplicas {scaling.min_replicas} "
                     f"and maxReplicas {scaling.max_replicas}",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _migrations_digest(self) -> "TenantConfig":
+        # Without migrations.image the Job runs the management-api image, which has the
+        # management-api digest: a different one would name another image.
+        pinned = self.image.digests
+        if (self.migrations.image is None and pinned.migrations is not None
+                and pinned.migrations != pinned.management_api):
+            raise _field_error(
+                "image.digests.migrations", pinned.migrations,
+                "the migrations Job runs the management-api image (migrations.image is unset), "
+                "so it is pinned by image.digests.managementApi; remove this or set migrations.image",
+            )
         return self
 
     @model_validator(mode="after")

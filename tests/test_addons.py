@@ -140,13 +140,18 @@ def test_release_chart_and_options(
         "atomic": True,
         "cleanupOnFail": True,
         "waitForJobs": True,
-        "skipCrds": False,
+        # The ALB controller's chart keeps its CRDs in crds/, which Helm never upgrades:
+        # they are resources of the component instead (test_alb_controller_crds...).
+        "skipCrds": spec is AWS_LOAD_BALANCER_CONTROLLER_CHART,
         "timeout": 600,
         "createNamespace": False,
         "maxHistory": 10,
     }
     # A depends_on passed in args reaches the release itself.
     assert one(plan, "aws:ec2/vpc:Vpc", "nodes").urn in release.dependencies
+
+
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 
 @pytest.mark.parametrize("spec,chart,repository,version", [
@@ -175,6 +180,8 @@ def test_pinned_charts(spec: ChartSpec, chart: str, repository: str, version: st
         ("aws:iam/policy:Policy", "alb-policy"),
         ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "alb-policy-attachment"),
         (RELEASE, "alb-release"),
+        *((CRD, f"alb-crd-{name}") for name in (
+            "albtargetcontrolconfigs", "globalaccelerators", "ingressclassparams", "targetgroupbindings")),
     }),
 ])
 def test_component_children(plan: PlanRun, component_type: str, children: set[tuple[str, str]]) -> None:
@@ -411,6 +418,17 @@ def test_alb_policy_attachment(plan: PlanRun) -> None:
     policy = one(plan, "aws:iam/policy:Policy", "alb-policy")
     assert attachment.inputs["policyArn"].startswith("arn:aws:iam:")
     assert {role.urn, policy.urn} <= set(attachment.dependencies)
+
+
+def test_alb_controller_crds_are_the_pinned_charts_and_precede_the_release(plan: PlanRun) -> None:
+    from builders.charts import aws_load_balancer_controller_crds
+    release = one(plan, RELEASE, "alb-release")
+    for crd in aws_load_balancer_controller_crds():
+        resource = one(plan, CRD, "alb-crd-" + crd["metadata"]["name"].split(".", 1)[0])
+        assert resource.inputs["spec"] == crd["spec"]
+        assert resource.inputs["metadata"]["name"] == crd["metadata"]["name"]
+        assert resource.retain_on_delete
+        assert resource.urn in release.dependencies
 
 
 def test_alb_release_depends_on_policy_attachment(plan: PlanRun) -> None:

@@ -472,10 +472,17 @@ def varied_acme(draw: st.DrawFn) -> Any:
                   services__ingestionGateway__cookieDomain=f".{name}.example.com")
     tenant["image"]["tag"] = draw(st.from_regex(r"v[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}", fullmatch=True))
     if draw(st.booleans()):
-        tenant["image"]["digest"] = "sha256:" + draw(st.from_regex(r"[a-f0-9]{64}", fullmatch=True))
+        # One digest per image: a digest names one manifest.
+        digests = draw(st.lists(st.from_regex(r"[a-f0-9]{64}", fullmatch=True), min_size=6, max_size=6, unique=True))
+        tenant["image"]["digests"] = {key: "sha256:" + d for key, d in zip(
+            ("ingestionGateway", "eventProcessor", "deliveryWorkers", "identityHub", "managementApi", "managementUi"),
+            digests, strict=True)}
     for key in draw(st.lists(st.sampled_from(UNSCALED_KEYS), unique=True, max_size=3)):
         tenant["services"].setdefault(key, {})["replicas"] = draw(st.integers(0, 6))
     tenant["autoscaling"] = {"metricsProvider": draw(st.sampled_from(["keda", "prometheus", "none"]))}
+    if tenant["autoscaling"]["metricsProvider"] == "prometheus":
+        # KEDA's prometheus scaler reads the lag from here.
+        tenant["autoscaling"]["prometheus"] = {"serverAddress": "http://prometheus.monitoring.svc:9090"}
     for key in draw(st.lists(st.sampled_from(SCALED_KEYS), unique=True, max_size=3)):
         low = draw(st.integers(1, 6))
         tenant["autoscaling"][key] = {"enabled": draw(st.booleans()), "minReplicas": low,

@@ -51,8 +51,10 @@ def test_migrations_run_before_any_deployment_rolls(acme: PlanRun) -> None:
     deployments = of_type(acme, DEPLOYMENT)
     assert len(deployments) == 6
     assert all(job.urn in d.dependencies for d in deployments)
-    secret = one(acme, "kubernetes:external-secrets.io/v1:ExternalSecret")
-    assert secret.urn in job.dependencies
+    secret = one(acme, "kubernetes:external-secrets.io/v1:ExternalSecret", "acme-workloads-externalsecret-datafly-secrets")
+    job_secret = one(acme, "kubernetes:external-secrets.io/v1:ExternalSecret", "acme-workloads-migrations-secret")
+    sql = one(acme, "kubernetes:core/v1:ConfigMap", "acme-workloads-app-user-sql")
+    assert {secret.urn, job_secret.urn, sql.urn} <= set(job.dependencies)
 
 
 def test_objects_wait_for_the_namespace_and_follow_the_rollout_order(acme: PlanRun) -> None:
@@ -177,7 +179,9 @@ def test_a_release_bump_touches_only_the_deployments_and_the_migrations_job(acme
     before = _kubernetes_and_aws(acme)
     assert set(bumped) == set(before)
     changed = sorted(name for name in before if before[name].inputs != bumped[name].inputs)
-    assert changed == sorted([*(d.name for d in of_type(acme, DEPLOYMENT)), "acme-workloads-migrations"])
+    # The Job's own Secret is named per release too (a fresh sync for every run).
+    assert changed == sorted([*(d.name for d in of_type(acme, DEPLOYMENT)), "acme-workloads-migrations",
+                              "acme-workloads-migrations-secret"])
     assert bumped["acme-workloads-migrations"].inputs["metadata"]["name"] == "db-migrate-v1-3-0"
 
 
@@ -206,7 +210,8 @@ def test_a_dedicated_nginx_customer_waits_for_its_own_ingress_controller(tmp_pat
 
 def test_vendor_credentials_reach_the_delivery_workers_only() -> None:
     umbrella = _plan("umbrella")
-    (external,) = of_type(umbrella, "kubernetes:external-secrets.io/v1:ExternalSecret")
+    external = one(umbrella, "kubernetes:external-secrets.io/v1:ExternalSecret",
+                   "umbrella-workloads-externalsecret-datafly-secrets")
     spec = external.inputs["spec"]
     vendor_entries = [e for e in spec["data"] if e["secretKey"].startswith("vendor_")]
     assert [(e["secretKey"], e["remoteRef"]["property"]) for e in vendor_entries] == [

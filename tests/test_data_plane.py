@@ -116,8 +116,24 @@ def test_postgres_children_names_parentage_and_providers(postgres_plan: PlanRun)
         (RDS, "postgres-instance"),
         (LOG_GROUP, "postgres-logs-postgresql"),
         (LOG_GROUP, "postgres-logs-upgrade"),
+        # The services' own login (issue 11 item 10).
+        ("random:index/randomPassword:RandomPassword", "postgres-app-password"),
+        ("aws:secretsmanager/secret:Secret", "postgres-app-user"),
+        ("aws:secretsmanager/secretVersion:SecretVersion", "postgres-app-user-version"),
     ])
     _aws_children_use_explicit_providers(postgres_plan, "datafly:data:Postgres")
+
+
+def test_postgres_app_user_secret(postgres_plan: PlanRun) -> None:
+    password = one(postgres_plan, "random:index/randomPassword:RandomPassword", "postgres-app-password")
+    assert (password.inputs["length"], password.inputs["special"]) == (40, False)
+    assert password.inputs["keepers"] == {"appCredentialsVersion": "1", "user": "datafly_app_a"}
+    secret = one(postgres_plan, "aws:secretsmanager/secret:Secret", "postgres-app-user")
+    assert (secret.inputs["name"], secret.inputs["kmsKeyId"]) == ("datafly/acme/database", KEY_ARN)
+    assert secret.protect
+    version = one(postgres_plan, "aws:secretsmanager/secretVersion:SecretVersion", "postgres-app-user-version")
+    # Only ever a secret: the password never reaches the plan in plaintext.
+    assert "password" not in json.dumps(version.inputs)
 
 
 def test_postgres_instance_settings(postgres_plan: PlanRun) -> None:

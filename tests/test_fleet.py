@@ -275,7 +275,7 @@ def test_a_failed_preview_stops_everything_and_restores_that_stack_file(project:
     assert result.results[1].detail == "preview of globex failed: error: boom"
     assert stack_path("globex", project).read_text(encoding="utf-8") == original
     assert result.on_release() == {"v1.3.0": ["acme"], "v1.2.0": ["globex", "initech"],
-                                   "v1.3.0@sha256:9f2b4c1e8d7a…": ["umbrella"]}
+                                   "v1.3.0 (6 digest(s))": ["umbrella"]}
     assert not result.ok
 
 
@@ -305,8 +305,12 @@ def test_the_command_line_runs_the_waves_and_exits_1_on_failure(project: Path, c
         (["v1.3.0", "nobody"], "error: no stack file stacks/Pulumi.nobody.yaml for stack 'nobody'"),
         (["latest", "acme"], "error: invalid tag 'latest': must be a release tag such as v1.2.0; 'latest' is not "
                              "reproducible"),
-        (["v1.3.0", "--digest", "sha256:abc", "acme"], "error: invalid digest 'sha256:abc': must be an image digest "
-                                                       "such as sha256:<64 hex>"),
+        (["v1.3.0", "--digest", "managementApi=sha256:abc", "acme"],
+         "error: invalid digest 'sha256:abc': must be an image digest such as sha256:<64 hex>"),
+        # A digest names one image: a bare digest for "the release" is refused.
+        (["v1.3.0", "--digest", "sha256:" + "ab" * 32, "acme"],
+         "error: invalid --digest 'sha256:" + "ab" * 32 + "': expected IMAGE=sha256:<64 hex>, IMAGE one of "
+         "ingestionGateway, eventProcessor, deliveryWorkers, identityHub, managementApi, managementUi, migrations"),
         (["v1.3.0", "--wave", "canary"], "error: --wave 'canary': expected NAME=stack[,stack...]"),
         (["v1.3.0"], "error: no stacks to promote: name stacks, --wave NAME=a,b or --waves-file"),
     ],
@@ -341,18 +345,18 @@ def test_rewriting_a_stack_file_with_its_own_release_changes_no_byte(project: Pa
 def test_a_release_edit_keeps_comments_and_key_order(project: Path) -> None:
     acme, umbrella = stack_path("acme", project), stack_path("umbrella", project)
     before_acme, before_umbrella = acme.read_text().splitlines(), umbrella.read_text().splitlines()
-    digest = "sha256:" + "ab" * 32
-    promote.set_release(acme, promote.Release("v1.10", digest))
+    api, ui = "sha256:" + "ab" * 32, "sha256:" + "cd" * 32
+    promote.set_release(acme, promote.Release("v1.10", (("managementApi", api), ("managementUi", ui))))
     after = acme.read_text().splitlines()
     index = before_acme.index("      tag: v1.2.0")
-    assert after == [*before_acme[:index], "      tag: v1.10",
-                     f"      digest: {digest}", *before_acme[index + 1:]]
-    # A new tag without a digest drops the digest that pinned the old tag.
+    assert after == [*before_acme[:index], "      tag: v1.10", "      digests:",
+                     f"        managementApi: {api}", f"        managementUi: {ui}", *before_acme[index + 1:]]
+    # A new tag without digests drops the digests that pinned the old tag.
     promote.set_release(umbrella, promote.Release("v1.4.0"))
-    assert [line for line in before_umbrella if line not in umbrella.read_text().splitlines()] == [
-        "      tag: v1.3.0",
-        "      digest: sha256:9f2b4c1e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
-    ]
+    removed = [line for line in before_umbrella if line not in umbrella.read_text().splitlines()]
+    assert removed == ["      tag: v1.3.0", "      digests:",
+                       *(line for line in before_umbrella if line.startswith("        ") and ": sha256:" in line)]
+    assert len(removed) == 2 + 6
     # A tag YAML would read as a number is quoted.
     promote.set_release(acme, promote.Release("1.10"))
     assert "      tag: '1.10'" in acme.read_text().splitlines()
@@ -372,6 +376,9 @@ def test_the_dry_run_of_a_release_bump_on_acme_changes_only_its_deployments_and_
             "delivery-workers", "event-processor", "identity-hub", "ingestion-gateway", "management-api",
             "management-ui")),
         "~ kubernetes:batch/v1:Job acme-workloads-migrations (replaced: db-migrate-v1-2-0 -> db-migrate-v1-3-0)",
+        # The Job's own credentials Secret is named like the Job.
+        "~ kubernetes:external-secrets.io/v1:ExternalSecret acme-workloads-migrations-secret "
+        "(replaced: db-migrate-v1-2-0 -> db-migrate-v1-3-0)",
     ]
     assert "--- a/out/acme/plan.json\n+++ b/out/acme/plan.json\n" in out
     assert '-                  "image": "ghcr.io/datafly/ingestion-gateway:v1.2.0",' in out
@@ -615,3 +622,10 @@ def test_real_previews_and_ups_run_the_policy_pack(monkeypatch: pytest.MonkeyPat
     automation.up("acme")
     assert [(step, kwargs["policy_packs"]) for step, kwargs in calls] == [
         ("preview", [str(ROOT / "policies")]), ("up", [str(ROOT / "policies")])]
+
+
+def test_the_values_import_does_not_pin_six_images_with_one_digest() -> None:
+    # A digest names one image manifest; the chart's single image.digest cannot be mapped.
+    imported = onboard.import_values({"image": {"tag": "v1.2.0", "digest": "sha256:" + "ab" * 32}})
+    assert imported.tenant == {"image": {"tag": "v1.2.0"}}
+    assert [u.path for u in imported.unmapped] == ["image.digest"]

@@ -24,6 +24,7 @@ KEDA_ROLE = "arn:aws:iam::123456789012:role/datafly-keda-acme"
 ESO_ROLE = "arn:aws:iam::123456789012:role/acme-external-secrets"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/acme-AbCdEf"
 RDS_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0123-XyZ"
+DB_APP_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:datafly/acme/database-AbCdEf"
 BOOTSTRAP = "b-1.msk.example:9098,b-2.msk.example:9098"
 VPC = "10.0.0.0/16"
 ALB_SUBNETS = ["10.0.192.0/24", "10.0.193.0/24", "10.0.194.0/24"]
@@ -33,6 +34,13 @@ TEMPLATES = external_secrets.connection_templates(
 )
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 DIGEST = "sha256:" + "ab" * 32
+# One digest per image (a digest names one manifest); the Job runs the management-api one.
+DIGESTS = {key: "sha256:" + f"{i:02x}" * 32 for i, key in enumerate(
+    ("ingestionGateway", "eventProcessor", "deliveryWorkers", "identityHub", "managementApi", "managementUi"))}
+IMAGE_DIGEST = {"ingestion-gateway": DIGESTS["ingestionGateway"], "event-processor": DIGESTS["eventProcessor"],
+                "delivery-workers": DIGESTS["deliveryWorkers"], "identity-hub": DIGESTS["identityHub"],
+                "management-api": DIGESTS["managementApi"], "management-ui": DIGESTS["managementUi"]}
+PROMETHEUS = "http://prometheus.monitoring.svc:9090"
 
 # stacks/Pulumi.acme.yaml, as data.
 ACME: dict[str, Any] = {
@@ -66,9 +74,9 @@ GLOBEX: dict[str, Any] = {
     "environment": "external",
     "domain": "globex.io",
     "platform": {"stack": "datafly/datafly/platform-external"},
-    "image": {"tag": "v2.0.1", "digest": DIGEST, "pullPolicy": "Always"},
+    "image": {"tag": "v2.0.1", "digests": DIGESTS, "pullPolicy": "Always"},
     "ingress": {"className": "nginx", "tls": {"secretName": "globex-tls"}},
-    "autoscaling": {"metricsProvider": "prometheus"},
+    "autoscaling": {"metricsProvider": "prometheus", "prometheus": {"serverAddress": PROMETHEUS}},
 }
 
 
@@ -86,7 +94,7 @@ def render_all(config: TenantConfig) -> list[dict[str, Any]]:
         *isolation.isolation(config, vpc_cidr=VPC, load_balancer_cidrs=ALB_SUBNETS),
         *external_secrets.external_secrets(
             config, secret_store_role_arn=ESO_ROLE, region="us-east-1", app_secret_arn=SECRET_ARN,
-            redis_secret_arn=SECRET_ARN, rds_master_secret_arn=RDS_SECRET_ARN, templates=TEMPLATES,
+            redis_secret_arn=SECRET_ARN, database_app_secret_arn=DB_APP_SECRET_ARN, templates=TEMPLATES,
         ),
         workloads.migrations_job(config),
         *workloads.workloads(config, aws_role_arns=ROLES, kafka_topic_prefix=prefix),
@@ -218,7 +226,7 @@ def test_documented_resources_and_image(
 def test_digest_pins_the_image(globex_objs: list[dict[str, Any]]) -> None:
     for name, dep in by_kind(globex_objs, "Deployment").items():
         (container,) = dep["spec"]["template"]["spec"]["containers"]
-        assert container["image"] == f"ghcr.io/datafly/{name}:v2.0.1@{DIGEST}"
+        assert container["image"] == f"ghcr.io/datafly/{name}:v2.0.1@{IMAGE_DIGEST[name]}"
         assert container["imagePullPolicy"] == "Always"
     # prometheus/HPA also owns replicas: omitted for the autoscaled three.
     assert {n for n, d in by_kind(globex_objs, "Deployment").items() if "replicas" not in d["spec"]} == {
@@ -319,13 +327,18 @@ def test_ports_and_probes(acme_objs: list[dict[str, Any]], name: str, port_name:
 
 
 def test_pod_hardening(acme_objs: list[dict[str, Any]]) -> None:
+    container_security = workloads.container_security_context()
     pods = [o["spec"]["template"]["spec"] for o in acme_objs if o["kind"] in ("Deployment", "Job")]
     assert len(pods) == 7
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == 10001
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+        assert pod["volumes"][0] == {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+        # The Job also mounts the app-user script for its init container.
+        assert pod["volumes"][1:] in ([], [{"name": "sql", "configMap": {"name": "db-app-user-sql"}}])
+        for init in pod.get("initContainers", []):
+            assert init["securityContext"] == container_security
         (container,) = pod["containers"]
         sc = container["securityContext"]
         assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001
@@ -405,26 +418,39 @@ def test_migrations_job(acme: TenantConfig) -> None:
     assert job["metadata"]["name"] == "db-migrate-v1-2-0"
     assert job["spec"]["backoffLimit"] == 2
     assert job["spec"]["activeDeadlineSeconds"] == 900
-    assert job["spec"]["ttlSecondsAfterFinished"] == 86400
+    # Kept until the next release replaces it; Pulumi waits out the whole deadline.
+    assert "ttlSecondsAfterFinished" not in job["spec"]
+    assert job["metadata"]["annotations"] == {"pulumi.com/timeoutSeconds": "1020"}
     pod = job["spec"]["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     (container,) = pod["containers"]
     assert container["image"] == "ghcr.io/datafly/management-api:v1.2.0"
     assert (container["command"], container["args"]) == (["migrate"], ["up"])
+    # The migrations run as the master user, from the Job's own per-release Secret.
     assert container["env"] == [
-        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "datafly-secrets", "key": "DATABASE_URL"}}}
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db-migrate-v1-2-0", "key": "DATABASE_URL"}}}
     ]
+    (init,) = pod["initContainers"]
+    assert (init["name"], init["command"]) == ("db-app-user", ["psql", "--no-psqlrc", "--file", "/sql/app-user.sql"])
+    assert {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") for e in init["env"]} == {
+        "PGHOST": None, "PGPORT": None, "PGDATABASE": None, "PGSSLMODE": None, "HOME": None,
+        "PGUSER": "db-migrate-v1-2-0", "PGPASSWORD": "db-migrate-v1-2-0",
+        "APP_DATABASE_USER": "db-migrate-v1-2-0", "APP_DATABASE_PASSWORD_VERIFIER": "db-migrate-v1-2-0",
+    }
 
 
-@pytest.mark.parametrize(("tag", "digest", "name"), [
+_PINNED = ",".join(f"{k}={v}" for k, v in DIGESTS.items()) + ",migrations="
+
+
+@pytest.mark.parametrize(("tag", "digests", "name"), [
     ("v1.2.0", None, "db-migrate-v1-2-0"),
     ("2024.10_rc1", None, "db-migrate-2024-10-rc1"),
-    ("v1.2.0", DIGEST, "db-migrate-v1-2-0-" + hashlib.sha256(("v1.2.0@" + DIGEST).encode()).hexdigest()[:8]),
+    ("v1.2.0", DIGESTS, "db-migrate-v1-2-0-" + hashlib.sha256(("v1.2.0@" + _PINNED).encode()).hexdigest()[:8]),
     ("x" * 128, None, "db-migrate-" + "x" * 52),
 ])
-def test_migrations_job_name_follows_the_release(tag: str, digest: str | None, name: str) -> None:
+def test_migrations_job_name_follows_the_release(tag: str, digests: dict[str, str] | None, name: str) -> None:
     data = copy.deepcopy(ACME)
-    data["image"].update({"tag": tag, "digest": digest})
+    data["image"].update({"tag": tag, **({"digests": digests} if digests else {})})
     assert workloads.migrations_job_name(tenant(data)) == name
     assert len(name) <= 63
 
@@ -441,7 +467,7 @@ def test_migrations_job_takes_image_and_command_from_config() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"tag": "v1.2.1"}, {"digest": DIGEST}],
+    [{"tag": "v1.2.1"}, {"digests": {"managementUi": DIGEST}}],
     ids=["new-tag", "digest-pinned"],
 )
 def test_new_release_gets_a_new_job_name(acme: TenantConfig, change: dict[str, str]) -> None:
@@ -688,25 +714,45 @@ def test_event_processor_lag_trigger(acme_objs: list[dict[str, Any]]) -> None:
     }
 
 
-def test_prometheus_uses_cpu_and_external_lag_hpas(globex_objs: list[dict[str, Any]]) -> None:
-    assert by_kind(globex_objs, "ScaledObject") == {}
+def test_prometheus_scales_on_lag_through_keda_not_an_external_metric_hpa(globex_objs: list[dict[str, Any]]) -> None:
+    # KEDA's metrics server owns external.metrics.k8s.io: an HPA's External metric would
+    # never be served, so lag comes from KEDA's prometheus scaler.
+    assert by_kind(globex_objs, "HorizontalPodAutoscaler") == {}
     assert by_kind(globex_objs, "TriggerAuthentication") == {}
-    hpas = by_kind(globex_objs, "HorizontalPodAutoscaler")
-    assert {n: (h["spec"]["minReplicas"], h["spec"]["maxReplicas"]) for n, h in hpas.items()} == {
+    scaled = by_kind(globex_objs, "ScaledObject")
+    assert {n: (s["spec"]["minReplicaCount"], s["spec"]["maxReplicaCount"]) for n, s in scaled.items()} == {
         "ingestion-gateway": (2, 10), "event-processor": (2, 8), "delivery-workers": (2, 12),
     }
-    assert hpas["event-processor"]["spec"]["metrics"] == [{
-        "type": "Resource",
-        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
-    }, {
-        "type": "External",
-        "external": {
-            "metric": {"name": "kafka_consumergroup_lag",
-                       "selector": {"matchLabels": {"consumergroup": "globex.event-processor"}}},
-            "target": {"type": "AverageValue", "averageValue": "10000"},
-        },
-    }]
-    assert [m["type"] for m in hpas["ingestion-gateway"]["spec"]["metrics"]] == ["Resource"]
+    assert scaled["event-processor"]["spec"]["triggers"] == [
+        {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}},
+        {"type": "prometheus", "name": "consumer-lag", "metadata": {
+            "serverAddress": PROMETHEUS,
+            "query": 'sum(kafka_consumergroup_lag{consumergroup="globex.event-processor",topic="globex.events.raw"})',
+            "threshold": "10000",
+            "activationThreshold": "1000",
+        }},
+    ]
+    assert [t["type"] for t in scaled["ingestion-gateway"]["spec"]["triggers"]] == ["cpu"]
+
+
+def test_prometheus_lag_needs_a_server_address() -> None:
+    data = copy.deepcopy(GLOBEX)
+    del data["autoscaling"]["prometheus"]
+    with pytest.raises(ConfigError, match=r"datafly:tenant\.autoscaling\.prometheus\.serverAddress: missing; "
+                       "required with metricsProvider prometheus: eventProcessor scales on Kafka lag"):
+        tenant(data)
+
+
+@pytest.mark.parametrize("cooldown", [0, 60, 600])
+def test_cooldown_is_the_hpa_scale_down_window(cooldown: int) -> None:
+    # KEDA applies cooldownPeriod only when scaling to zero; above minReplicas the HPA's
+    # stabilization window is what delays scale-down.
+    data = copy.deepcopy(ACME)
+    data["autoscaling"]["cooldownPeriod"] = cooldown
+    for obj in by_kind(render_all(tenant(data)), "ScaledObject").values():
+        assert obj["spec"]["cooldownPeriod"] == cooldown
+        assert obj["spec"]["advanced"] == {"horizontalPodAutoscalerConfig": {"behavior": {
+            "scaleDown": {"stabilizationWindowSeconds": cooldown}}}}
 
 
 def test_metrics_provider_none_keeps_fixed_replicas() -> None:
@@ -756,8 +802,9 @@ def test_external_secrets(acme_objs: list[dict[str, Any]]) -> None:
         "template": {"engineVersion": "v2", "type": "Opaque", "data": TEMPLATES},
     }
     assert app["data"] == [
-        {"secretKey": "db_username", "remoteRef": {"key": RDS_SECRET_ARN, "property": "username"}},
-        {"secretKey": "db_password", "remoteRef": {"key": RDS_SECRET_ARN, "property": "password"}},
+        # The services' own login, never the RDS master user (whose password RDS rotates).
+        {"secretKey": "db_username", "remoteRef": {"key": DB_APP_SECRET_ARN, "property": "username"}},
+        {"secretKey": "db_password", "remoteRef": {"key": DB_APP_SECRET_ARN, "property": "password"}},
         {"secretKey": "redis_auth_token", "remoteRef": {"key": SECRET_ARN, "property": "REDIS_AUTH_TOKEN"}},
         {"secretKey": "jwt_secret", "remoteRef": {"key": SECRET_ARN, "property": "JWT_SECRET"}},
         {"secretKey": "encryption_key", "remoteRef": {"key": SECRET_ARN, "property": "ENCRYPTION_KEY"}},
@@ -857,3 +904,67 @@ def test_quota_always_fits_max_replicas(data: dict[str, Any]) -> None:
     deps = by_kind(workloads.deployments(config, "acme."), "Deployment")
     for svc in CATALOGUE:
         assert ("replicas" in deps[svc.name]["spec"]) is (not data["autoscaling"][svc.key]["enabled"])
+
+
+# ------------------------------------------------------ issue 11: cluster behaviour
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    ({"tag": "v1", "digest": DIGEST},
+     "datafly:tenant.image.digest: got 'sha256:abab"),
+    ({"tag": "v1", "digests": {"ingestionGateway": DIGEST, "managementUi": DIGEST}},
+     "datafly:tenant.image.digests.managementUi: got 'sha256:abab"),
+    ({"tag": "v1", "digests": {"managementApi": DIGESTS["managementApi"], "migrations": DIGEST}},
+     "datafly:tenant.image.digests.migrations: got 'sha256:abab"),
+], ids=["one-digest-for-all", "two-images-one-digest", "migrations-not-the-api-image"])
+def test_one_digest_names_one_image(image: dict[str, Any], message: str) -> None:
+    data = copy.deepcopy(ACME)
+    data["image"] = image
+    with pytest.raises(ConfigError, match="^" + message.replace(".", r"\.")):
+        tenant(data)
+
+
+def test_migrations_image_has_its_own_digest() -> None:
+    data = copy.deepcopy(ACME)
+    data["image"]["digests"] = {"managementApi": DIGESTS["managementApi"], "migrations": DIGEST}
+    data["migrations"] = {"image": "ghcr.io/datafly/migrator:v7"}
+    (container,) = workloads.migrations_job(tenant(data))["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"ghcr.io/datafly/migrator:v7@{DIGEST}"
+    data["migrations"] = {}
+    del data["image"]["digests"]["migrations"]
+    (container,) = workloads.migrations_job(tenant(data))["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"ghcr.io/datafly/management-api:v1.2.0@{DIGESTS['managementApi']}"
+
+
+def test_ttl_after_finished_is_refused() -> None:
+    data = copy.deepcopy(ACME)
+    data["migrations"] = {"ttlSecondsAfterFinished": 3600}
+    with pytest.raises(ConfigError, match=r"^datafly:tenant\.migrations\.ttlSecondsAfterFinished: got 3600; "
+                                          "is no longer supported"):
+        tenant(data)
+
+
+@pytest.mark.parametrize("deadline", [60, 900, 1800, 86400])
+def test_pulumi_waits_out_the_migrations_deadline(deadline: int) -> None:
+    data = copy.deepcopy(ACME)
+    data["migrations"] = {"activeDeadlineSeconds": deadline}
+    job = workloads.migrations_job(tenant(data))
+    assert int(job["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]) == deadline + 120
+
+
+def test_exposed_services_drain_before_stopping(acme_objs: list[dict[str, Any]]) -> None:
+    for name, dep in by_kind(acme_objs, "Deployment").items():
+        pod = dep["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        if name in ("ingestion-gateway", "management-api", "management-ui"):
+            assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 15}}}
+            assert pod["terminationGracePeriodSeconds"] == 45
+        else:  # nothing routes to the workers
+            assert "lifecycle" not in container and "terminationGracePeriodSeconds" not in pod
+
+
+@pytest.mark.parametrize(("alb", "labelled"), [(True, True), (False, False)])
+def test_namespace_behind_the_alb_gets_readiness_gates(alb: bool, labelled: bool) -> None:
+    from builders.namespace import namespace
+    labels = namespace("acme", alb=alb)["metadata"]["labels"]
+    assert (labels.get("elbv2.k8s.aws/pod-readiness-gate-inject") == "enabled") == labelled
