@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 
 from . import report
+from .aws_constraints import check_aws_constraints
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 from .validate import Violation, validate_objects
 
@@ -119,4 +120,5 @@ PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
     crds_before_custom_resources,
     no_secret_leaks,
     protected_stateful,
+    check_aws_constraints,  # AWS's published constraints, through cfn-lint
 )
