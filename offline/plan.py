@@ -26,6 +26,7 @@ from stackconfig import ConfigError, load_config
 from stackconfig.model import StackConfig
 
 from . import report
+from .cel import evaluate_objects as evaluate_cel_rules
 from .checks import Violation, check_plan
 from .policy_check import evaluate_policies
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
@@ -168,6 +169,7 @@ def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> 
             print(f"  {violation}", file=out)
     else:
         print("Validation: every Kubernetes object and plan rule passed.", file=out)
+    print(evaluate_cel_rules(report.kubernetes_objects(run)).summary() + ".", file=out)
     if result.policy_violations:
         print(f"\n{len(result.policy_violations)} mandatory policy violation(s) (policy pack policies/):", file=out)
         for violation in result.policy_violations:
