@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import celpy
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError, base_functions
 
 from .validate import Violation, crd_index, format_path, split_api_version
 
@@ -60,23 +63,39 @@ class _Unsupported(Exception):
 
 
 _ENV = celpy.Environment()
+# What cel-python evaluates: its standard functions plus CEL's macros. Anything else a rule
+# calls (Kubernetes' list, regex, string, quantity, url, ip libraries) is unsupported; found
+# before evaluating, since inside a larger expression it surfaces only as a type error.
+_SUPPORTED = frozenset(k for k in base_functions if k[:1].isalpha()) | {
+    "has", "all", "exists", "exists_one", "map", "filter", "dyn",
+}
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _unsupported_calls(expression: str) -> list[str]:
+    code = _STRING.sub("''", expression)
+    return sorted({name for name in _CALL.findall(code) if name not in _SUPPORTED})
 
 
 @functools.lru_cache(maxsize=1024)
 def _program(expression: str) -> Any:
     try:
         return _ENV.program(_ENV.compile(expression))
-    except celpy.CELParseError as exc:
+    except CELParseError as exc:
         raise _Unsupported(f"does not parse: {str(exc).splitlines()[0]}") from None
 
 
 def _evaluate(expression: str, value: Any) -> Any:
+    unsupported = _unsupported_calls(expression)
+    if unsupported:
+        raise _Unsupported(", ".join(f"function {name}()" for name in unsupported))
     program = _program(expression)
     try:
-        result = program.evaluate({"self": celpy.json_to_cel(value)})
-    except celpy.CELEvalError as exc:
+        result = program.evaluate({"self": json_to_cel(value)})
+    except CELEvalError as exc:
         raise _classify(exc) from None
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         raise _classify(result)
     return result
 
