@@ -26,7 +26,6 @@ import importlib.metadata
 import itertools
 import json
 import re
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,15 +194,27 @@ def lint(template: Mapping[str, Any], region: str) -> list[Any]:
     return list(_runner(region).validate_template(decoded))
 
 
+_DATA_FILE = re.compile(r"SchemaDetails\(\s*(?:module=)?(cfnlint\.data[\w.]+),\s*(?:filename=)?\"([^\"]+)\"")
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_data(module_name: str) -> tuple[str, ...]:
+    """The cfn-lint data files a rule loads (its SchemaDetails), read from its source."""
+    # cfn-lint loads its rules from files, under their bare module name (not importable).
+    stem = module_name.rsplit(".", 1)[-1]
+    paths = sorted((schema_directory().parent.parent / "rules").rglob(f"{stem}.py"))
+    try:
+        text = paths[0].read_text(encoding="utf-8") if paths else ""
+    except OSError:
+        return ()
+    return tuple(f"{m.replace('.', '/')}/{f}" for m, f in _DATA_FILE.findall(text))
+
+
 def _rule_source(rule: Any, cfn_type: str = "", region: str = "") -> str:
     """Where a rule's constraint comes from: the rule, and the cfn-lint data it loads
     (an extension file, or else the registry schema of the resource type)."""
-    module = sys.modules.get(type(rule).__module__)
-    data = sorted({
-        v.__name__ for v in vars(module).values()
-        if getattr(v, "__name__", "").startswith("cfnlint.data.")
-    }) if module else []
-    where = ", data " + ", ".join(d.replace(".", "/") for d in data) if data else ""
+    data = _rule_data(type(rule).__module__)
+    where = ", data " + ", ".join(data) if data else ""
     if not data and cfn_type:
         where = f", registry schema of {cfn_type} in cfnlint/data/schemas/providers/{region}.json"
     return f"cfn-lint {CFN_LINT_VERSION} rule {rule.id} ({rule.shortdesc}){where}"
