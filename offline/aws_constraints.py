@@ -22,9 +22,11 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import hashlib
 import importlib.metadata
 import itertools
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -307,6 +309,12 @@ def _violations(resources: list[CfnResource], matches: Iterable[Any], region: st
         )
 
 
+# Loading cfn-lint costs ~2 s per process and linting a stack up to ~1 s: the findings are
+# cached by the template's content hash (with cfn-lint's version and the region), so an
+# unchanged stack re-plans without importing cfn-lint at all.
+CACHE_DIR = Path(__file__).resolve().parent.parent / "out" / ".cache" / "cfn-lint"
+
+
 def check_aws_constraints(run: PlanRun) -> Iterator[Violation]:
     """One cfn-lint pass over the stack's AWS resources; a plan rule (offline/checks.py)."""
     unknowns = Unknowns(fabricated_values(run))
@@ -314,7 +322,25 @@ def check_aws_constraints(run: PlanRun) -> Iterator[Violation]:
     if not resources:
         return
     region = str(run.stack.config.get("aws:region") or "us-east-1")
-    yield from _violations(resources, lint(cfn_template(resources, unknowns), region), region)
+    template = cfn_template(resources, unknowns)
+    names = {r.logical_id: (r.resource.type, r.resource.name) for r in resources}
+    key = hashlib.sha256(json.dumps([CFN_LINT_VERSION, region, template, names], sort_keys=True,
+                                    default=str).encode()).hexdigest()[:24]
+    cached = CACHE_DIR / f"{key}.json"
+    try:
+        yield from (Violation(*v) for v in json.loads(cached.read_text(encoding="utf-8")))
+        return
+    except (OSError, ValueError, TypeError):
+        pass
+    found = list(_violations(resources, lint(template, region), region))
+    try:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps([[v.obj, v.path, v.message] for v in found]), encoding="utf-8")
+        partial.replace(cached)
+    except OSError:
+        pass  # a read-only checkout: lint every time
+    yield from found
 
 
 def schema_directory() -> Path:
