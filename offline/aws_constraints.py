@@ -29,7 +29,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ class CfnResource:
     cfn_type: str
     properties: dict[str, Any]
     origins: dict[tuple[str, ...], str]  # CFN property path prefix -> pulumi input name
+    only_rules: frozenset[str] | None = None  # a shadow: the rules that count on it
 
 
 def _leaves(value: Any) -> Iterator[str]:
@@ -162,7 +163,12 @@ def cfn_resources(run: PlanRun, unknowns: Unknowns | None = None) -> list[CfnRes
     for index, resource in enumerate(run.resources):
         mapping = MAPPINGS.get(resource.type)
         if isinstance(mapping, CfnMapping) and resource.read_id is None:
-            out.append(to_cfn(resource, mapping, _logical_id(index, resource), unknowns))
+            logical_id = _logical_id(index, resource)
+            out.append(to_cfn(resource, mapping, logical_id, unknowns))
+            for n, shadow in enumerate(mapping.shadows):
+                as_mapping = CfnMapping(shadow.cfn_type, shadow.props, fixed=shadow.fixed)
+                judged = to_cfn(resource, as_mapping, f"{logical_id}As{n}", unknowns)
+                out.append(replace(judged, only_rules=shadow.rules))
     return out
 
 
@@ -298,6 +304,8 @@ def _violations(resources: list[CfnResource], matches: Iterable[Any], region: st
                             f"{shorten(match.message)} [{_rule_source(match.rule)}]")
             continue
         resource = by_id[path[1]]
+        if resource.only_rules is not None and rule_id not in resource.only_rules:
+            continue
         if _not_applicable(resource, match, by_id):
             continue
         pulumi_path, cfn_path = _field(resource, path[3:], match.message, match.rule.shortdesc)

@@ -150,6 +150,18 @@ Prop = Union[str, tuple[str, Transform]]
 
 
 @dataclass(frozen=True)
+class Shadow:
+    """The same inputs judged once more as another CFN type, for data cfn-lint attaches
+    only to that type; only the listed rules count there."""
+
+    cfn_type: str
+    props: Mapping[str, str]
+    rules: frozenset[str]
+    reason: str
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CfnMapping:
     cfn_type: str
     props: Mapping[str, Prop]
@@ -164,6 +176,7 @@ class CfnMapping:
     # except those in top_level.
     container: str = ""
     top_level: tuple[str, ...] = ()
+    shadows: tuple[Shadow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -324,6 +337,16 @@ MAPPINGS: Mapping[str, CfnMapping | NoEquivalent] = {
          "autoMinorVersionUpgrade": "AutoMinorVersionUpgrade", "parameterGroupName": "CacheParameterGroupName",
          "logDeliveryConfigurations": ("LogDeliveryConfigurations", nested()), "tags": TAGS},
         ignored={"applyImmediately": "provider behaviour on update"},
+        shadows=(Shadow(
+            "AWS::ElastiCache::CacheCluster",
+            {"engine": "Engine", "engineVersion": "EngineVersion", "nodeType": "CacheNodeType"},
+            # E3695: the engine versions ElastiCache offers per engine (redis up to 7.1, valkey
+            # 7.2 on); E3647: the node types orderable in the region.
+            frozenset({"E3695", "E3647"}),
+            "cfn-lint applies ElastiCache's engine-version and node-type data to CacheCluster only; "
+            "a replication group's nodes are cache clusters of the same engine and type",
+            fixed={"NumCacheNodes": 1},
+        ),),
     ),
     "aws:elasticache/subnetGroup:SubnetGroup": CfnMapping(
         "AWS::ElastiCache::SubnetGroup",

@@ -150,3 +150,32 @@ def test_example_stacks_have_no_other_violation(stack: str) -> None:
                    for t, p, rule in KNOWN_FAMILIES)
     ]
     assert unexpected == []
+
+
+def _redis(engine: str, version: str, node_type: str = "cache.t4g.small") -> Resource:
+    return _resource("aws:elasticache/replicationGroup:ReplicationGroup", "acme-data-redis-group",
+                     {"description": "cache", "engine": engine, "engineVersion": version, "nodeType": node_type,
+                      "numCacheClusters": 1, "transitEncryptionEnabled": True, "authToken": "[secret]"})
+
+
+ENGINE_DATA = "data cfnlint/data/schemas/extensions/aws_elasticache_cachecluster/engine_version.json"
+
+
+@pytest.mark.parametrize(("engine", "version", "allowed"), [
+    ("redis", "7.2", "['4.0.10', '5.0.6', '6.0', '6.2', '7.0', '7.1']"),
+    ("valkey", "7.1", "['7.2', '8.0', '8.1', '8.2', '9.0', '9.1']"),
+])
+def test_elasticache_engine_and_version_pair_as_aws_offers(engine: str, version: str, allowed: str) -> None:
+    assert list(check_aws_constraints(_run(_redis(engine, version)))) == [Violation(
+        "aws:elasticache/replicationGroup:ReplicationGroup acme-data-redis-group", "engineVersion",
+        f"'{version}' is not one of {allowed} [AWS AWS::ElastiCache::CacheCluster EngineVersion; {SOURCE} E3695 "
+        f"(Validate Elasticache Cluster Engine and Engine Version), {ENGINE_DATA}]",
+    )]
+
+
+def test_elasticache_offered_pairs_and_node_type() -> None:
+    assert list(check_aws_constraints(_run(_redis("redis", "7.1")))) == []
+    assert list(check_aws_constraints(_run(_redis("valkey", "8.0")))) == []
+    (violation,) = check_aws_constraints(_run(_redis("valkey", "8.0", "cache.t4g.smal")))
+    assert (violation.path, violation.message.split(" (closest")[0]) == (
+        "nodeType", "'cache.t4g.smal' is not one of the 94 allowed values in 'us-east-1'")
