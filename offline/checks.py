@@ -7,7 +7,9 @@ import json
 from collections.abc import Callable, Iterator
 
 from . import report
+from .aws_constraints import check_aws_constraints
 from .behaviour import BEHAVIOUR_RULES
+from .cel import evaluate_objects as evaluate_cel_rules
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 from .validate import Violation, validate_objects
 
@@ -106,6 +108,11 @@ def _stack_protects(run: PlanRun) -> bool:
         return True
 
 
+def cel_rules(run: PlanRun) -> Iterator[Violation]:
+    """The CRDs' CEL rules (x-kubernetes-validations), which JSON Schema skips."""
+    yield from evaluate_cel_rules(report.kubernetes_objects(run)).violations
+
+
 STATEFUL_TYPES = frozenset({
     "aws:rds/instance:Instance",
     "aws:elasticache/replicationGroup:ReplicationGroup",
@@ -122,4 +129,6 @@ PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
     protected_stateful,
     # What the cluster and the pinned controllers would do with the plan (offline/behaviour.py).
     *BEHAVIOUR_RULES,
+    check_aws_constraints,  # AWS's published constraints, through cfn-lint
+    cel_rules,
 )

@@ -27,6 +27,7 @@ from stackconfig.model import StackConfig
 
 from . import report
 from .behaviour import warnings as behaviour_warnings
+from .cel import evaluate_objects as evaluate_cel_rules
 from .checks import Violation, check_plan
 from .policy_check import evaluate_policies
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
@@ -176,6 +177,7 @@ def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> 
             print(f"  {violation}", file=out)
     else:
         print("Validation: every Kubernetes object and plan rule passed.", file=out)
+    print(evaluate_cel_rules(report.kubernetes_objects(run)).summary() + ".", file=out)
     if result.policy_violations:
         print(f"\n{len(result.policy_violations)} mandatory policy violation(s) (policy pack policies/):", file=out)
         for violation in result.policy_violations:

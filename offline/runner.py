@@ -47,6 +47,10 @@ class Resource:
     aliases: int = 0
     # Set for resources read rather than managed (`get`, StackReference): their id.
     read_id: Optional[str] = None
+    # What the mocks answered (secrets redacted): lets checks tell a value the plan knows
+    # from one fabricated as another resource's output (offline/aws_constraints.py).
+    resource_id: str = field(default="", repr=False)
+    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -160,6 +164,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     ) if v
                 },
                 aliases=len(request.aliases) + len(request.aliasURNs),
+                resource_id=response.id,
+                outputs=redact(rpc.deserialize_properties(response.object, keep_unknowns=True)),
             )
         )
         return response
