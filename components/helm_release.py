@@ -26,12 +26,14 @@ def helm_release(
     namespace: pulumi.Input[str],
     values: pulumi.Input[Mapping[str, Any]],
     opts: pulumi.ResourceOptions,
+    skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
     """`atomic` rolls a failed install or upgrade back instead of leaving a half-applied
     release (and implies waiting for readiness); `cleanup_on_fail` removes objects the
     failed upgrade created; `wait_for_jobs` makes hook Jobs (webhook certificates) part
     of success. CRDs are installed by the chart (`skip_crds=False`) because the custom
-    resources other components render depend on this release. The release name is fixed
+    resources other components render depend on this release; a chart whose CRDs come
+    from a separate CRD chart (Karpenter) skips them. The release name is fixed
     so object names derived from it (Deployments, service accounts the IRSA trust policy
     names) are stable."""
     return k8s.helm.v3.Release(
@@ -39,14 +41,15 @@ def helm_release(
         name=release_name,
         chart=spec.chart,
         version=spec.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=spec.repository),
+        # An OCI chart (`oci://...`) names its registry in `chart` and has no repository.
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=spec.repository) if spec.repository else None,
         namespace=namespace,
         create_namespace=False,
         values=values,
         atomic=True,
         cleanup_on_fail=True,
         wait_for_jobs=True,
-        skip_crds=False,
+        skip_crds=skip_crds,
         timeout=RELEASE_TIMEOUT_SECONDS,
         max_history=MAX_HISTORY,
         opts=opts,
