@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from builders.eks import node_ami_type
@@ -173,11 +173,19 @@ def _sizes() -> list[InstanceSize]:
     return ["large", "xlarge", "2xlarge"]
 
 
+def _whole_cpus(value: Any) -> Any:
+    # `cpu: 48` is a count of vCPUs, unambiguous unlike a float tag; accept it.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+NodePoolCpu = Annotated[CpuQuantity, BeforeValidator(_whole_cpus)]
+
+
 class NodePoolLimits(Model):
     """The most node capacity Karpenter may launch for customer workloads (the NodePool's
     `spec.limits`, counted over node capacity, not pod requests)."""
 
-    cpu: CpuQuantity = Field("64", description="Total vCPUs of all Karpenter nodes, e.g. `64`.")
+    cpu: NodePoolCpu = Field("64", description="Total vCPUs of all Karpenter nodes, e.g. `64`.")
     memory: MemoryQuantity = Field("256Gi", description="Total memory of all Karpenter nodes, e.g. `256Gi`.")
 
 
