@@ -340,6 +340,9 @@ def test_aws_load_balancer_controller_values_builder() -> None:
         "ingressClass": "alb",
         "createIngressClassResource": True,
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+        # On the system node group (tests/test_addons.py::test_every_addon_runs_on_system_nodes).
+        "nodeSelector": {"datafly.io/node-role": "system"},
+        "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}],
     }
 
 
@@ -543,3 +546,25 @@ def test_keda_values_builder_sets_operator_irsa() -> None:
     # The chart's default operator service account is what the trust policy names.
     assert "serviceAccount" not in values
     assert charts.KEDA_OPERATOR_SERVICE_ACCOUNT == "keda-operator"
+
+
+SYSTEM = {"nodeSelector": {"datafly.io/node-role": "system"},
+          "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]}
+
+
+@pytest.mark.parametrize("values, paths", [
+    (charts.keda_values("arn:aws:iam::1:role/r"), [()]),
+    (charts.external_secrets_values(), [(), ("webhook",), ("certController",)]),
+    (charts.aws_load_balancer_controller_values("c", "r", "v", "a"), [()]),
+    (charts.metrics_server_values(), [()]),
+    (charts.ingress_nginx_values(2), [("controller",), ("controller", "admissionWebhooks", "patch")]),
+])
+def test_every_addon_runs_on_system_nodes(values: dict[str, Any], paths: list[tuple[str, ...]]) -> None:
+    """Each chart's pods select the system label and tolerate its taint, at each key the
+    chart reads for them (customer nodes stay for customer pods)."""
+    for path in paths:
+        node = values
+        for key in path:
+            node = node[key]
+        assert {k: v for k, v in node["nodeSelector"].items() if k != "kubernetes.io/os"} == SYSTEM["nodeSelector"]
+        assert node["tolerations"] == SYSTEM["tolerations"]

@@ -280,3 +280,53 @@ def test_dedicated_customer_has_its_own_karpenter() -> None:
     release = next(r for r in result.run.resources if r.name == "initech-cluster-karpenter-release")
     assert release.urn in pool.dependencies
     assert result.capacity is not None and "customer initech" in "\n".join(result.capacity.lines)
+
+
+# ------------------------------------------------------------------ what the platform registers
+
+
+@pytest.fixture(scope="module")
+def platform_run() -> Any:
+    result = plan.Planner().plan("platform")
+    assert result.run is not None
+    return result.run
+
+
+def _one(run: Any, type_: str, name: str) -> Any:
+    (found,) = [r for r in run.resources if r.type == type_ and r.name == name]
+    return found
+
+
+def test_system_node_group_is_tainted_and_labelled(platform_run: Any) -> None:
+    nodes = _one(platform_run, "aws:eks/nodeGroup:NodeGroup", "prod-eks-nodes")
+    assert nodes.inputs["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert nodes.inputs["labels"] == {"datafly.io/node-role": "system"}
+
+
+def test_karpenter_release_identity_queue_and_order(platform_run: Any) -> None:
+    release = _one(platform_run, "kubernetes:helm.sh/v3:Release", "prod-karpenter-release")
+    crds = _one(platform_run, "kubernetes:helm.sh/v3:Release", "prod-karpenter-crds")
+    assert (release.inputs["chart"], release.inputs["version"]) == ("oci://public.ecr.aws/karpenter/karpenter", "1.14.1")
+    assert (crds.inputs["chart"], crds.inputs["version"]) == ("oci://public.ecr.aws/karpenter/karpenter-crd", "1.14.1")
+    assert release.inputs["skipCrds"] is True and crds.urn in release.dependencies
+    values = release.inputs["values"]
+    assert values["settings"] == {"clusterName": "datafly-prod", "interruptionQueue": "datafly-prod-karpenter"}
+    role = _one(platform_run, "aws:iam/role:Role", "prod-karpenter-controller-role")
+    annotation = values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert annotation.startswith("arn:aws:iam::123456789012:role/prod-karpenter-controller-role-")
+    assert '"system:serviceaccount:karpenter:karpenter"' in role.inputs["assumeRolePolicy"]
+    assert values["nodeSelector"]["datafly.io/node-role"] == "system"
+    queue = _one(platform_run, "aws:sqs/queue:Queue", "prod-karpenter-queue")
+    assert queue.inputs["sqsManagedSseEnabled"] is True and queue.inputs["name"] == "datafly-prod-karpenter"
+    rules = [r for r in platform_run.resources if r.type == "aws:cloudwatch/eventRule:EventRule"]
+    assert len(rules) == 5
+    entry = _one(platform_run, "aws:eks/accessEntry:AccessEntry", "prod-karpenter-node-access")
+    assert entry.inputs["type"] == "EC2_LINUX"
+    tag = _one(platform_run, "aws:ec2/tag:Tag", "prod-karpenter-sg-discovery")
+    assert (tag.inputs["key"], tag.inputs["value"]) == ("karpenter.sh/discovery", "datafly-prod")
+    pool = _one(platform_run, "kubernetes:karpenter.sh/v1:NodePool", "prod-karpenter-node-pool")
+    node_class = _one(platform_run, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "prod-karpenter-node-class")
+    # Destroy order: the NodePool goes while the controller still runs.
+    assert release.urn in pool.dependencies and node_class.urn in pool.dependencies
+    assert release.urn in node_class.dependencies
+    assert node_class.inputs["spec"]["role"].startswith("prod-karpenter-node-role-")
