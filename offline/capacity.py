@@ -147,16 +147,20 @@ class CustomerDemand:
     name: str
     minimum: Demand
     maximum: Demand
+    # The largest single pod's requests: it must fit on one node.
+    largest_pod: Demand = Demand()
 
 
 def customer_demand(config: TenantConfig) -> CustomerDemand:
     """From the rendered Deployments and migrations Job: every Deployment at its
     autoscaler's min (or fixed replicas) and max, plus its rollout surge; plus the Job."""
     minimum, maximum = Demand(), Demand()
+    largest_cpu, largest_memory = Fraction(0), Fraction(0)
     rendered = {d["metadata"]["name"]: d for d in deployments(config, kafka_topic_prefix=f"{config.name}.")}
     for svc in CATALOGUE:
         deployment = rendered[svc.name]
         cpu, memory = _pod_requests(deployment["spec"]["template"]["spec"])
+        largest_cpu, largest_memory = max(largest_cpu, cpu), max(largest_memory, memory)
         if is_autoscaled(config, svc.key):
             scaling = autoscaling_config(config, svc.key)
             low, high = scaling.min_replicas, scaling.max_replicas
@@ -171,7 +175,8 @@ def customer_demand(config: TenantConfig) -> CustomerDemand:
                 maximum += demand
     cpu, memory = _pod_requests(migrations_job(config)["spec"]["template"]["spec"])
     job = Demand(MIGRATION_PODS, MIGRATION_PODS * cpu, MIGRATION_PODS * memory)
-    return CustomerDemand(config.name, minimum + job, maximum + job)
+    largest = Demand(1, max(largest_cpu, cpu), max(largest_memory, memory))
+    return CustomerDemand(config.name, minimum + job, maximum + job, largest)
 
 
 def quota_problems(config: TenantConfig, demand: CustomerDemand) -> list[str]:
@@ -296,6 +301,17 @@ def judge(
     lines.append(f"    NodePool limits: {format_cpu(pool.limit_cpu)} vCPU, {format_memory(pool.limit_memory)}; "
                  f"usable by pods at the limits (best allowed type): {pool.usable.pods} pods, "
                  f"{_cpu(pool.usable.cpu)} vCPU, {_mem(pool.usable.memory)}")
+    kinds = [instance_type(n) for n in allowed_instance_types(cluster.node_pool)]
+    lines.append(f"    pods per node (VPC CNI max pods less {DAEMONSET_PODS} DaemonSets): "
+                 f"{min(k.allocatable_pods for k in kinds)}-{max(k.allocatable_pods for k in kinds)} "
+                 f"over {len(kinds)} allowed instance types")
+    biggest = max(kinds, key=lambda k: (k.allocatable_cpu, k.allocatable_memory))
+    node = Demand(biggest.allocatable_pods, biggest.allocatable_cpu, biggest.allocatable_memory)
+    for demand in demands:
+        too_big = [what for what in demand.largest_pod.exceeds(node) if what != "pods"]
+        if too_big:
+            report.errors.append(f"capacity: customer {demand.name}'s largest pod does not fit on the largest "
+                                 f"allowed instance type {biggest.name} ({', '.join(too_big)})")
     head_min = Demand(pool.usable.pods - total_min.pods, pool.usable.cpu - total_min.cpu,
                       pool.usable.memory - total_min.memory)
     head_max = Demand(pool.usable.pods - total_max.pods, pool.usable.cpu - total_max.cpu,
@@ -373,7 +389,13 @@ def for_stack(stack: str, config: StackConfig, root: Path) -> Optional[CapacityR
     assert tenant.platform is not None
     platform_name = tenant.platform.stack.rsplit("/", 1)[-1]
     cluster = None
-    for name, other in configs():
-        if name == platform_name and other is not None and other.platform is not None:
-            cluster = other.platform.cluster
+    # Only the platform's own stack file (when it is in this repository): reading them
+    # all for every customer would grow plan-all quadratically.
+    if platform_name in stack_names(root):
+        try:
+            stack_file = read_stack(platform_name, root)
+            other = load_config(stack_file.config, stack_file.secret_keys)
+            cluster = other.platform.cluster if other.platform is not None else None
+        except (StackFileError, ConfigError):
+            cluster = None
     return share(f"Capacity: {tenant.name}'s share of platform {platform_name}:", tenant, cluster)

@@ -213,6 +213,21 @@ def test_acme_demand_counts_surge_and_migrations() -> None:
     # Maximum: 10+8+12+1+1+1, +6 surge, +1 job.
     assert demand.maximum.pods == 33 + 6 + 1
     assert capacity.quota_problems(tenant, demand) == []
+    assert (demand.largest_pod.cpu, demand.largest_pod.memory) == (Fraction(1, 2), 512 * 2**20)
+
+
+def test_a_pod_larger_than_any_allowed_node_fails() -> None:
+    platform, tenant = _stack("platform").platform, _stack("acme").tenant
+    assert platform is not None and tenant is not None
+    pool = platform.cluster.node_pool.model_copy(update={"instance_families": ["c6i"], "instance_sizes": ["large"]})
+    cluster = platform.cluster.model_copy(update={"node_pool": pool})
+    services = tenant.services.model_copy(update={"event_processor": tenant.services.event_processor.model_copy(
+        update={"resources": tenant.services.event_processor.resources.model_copy(update={
+            "requests": tenant.services.event_processor.resources.requests.model_copy(update={"memory": "8Gi"})})})})
+    big = tenant.model_copy(update={"services": services})
+    report = capacity.judge("t", cluster, platform.addons, [big])
+    assert any("largest pod does not fit on the largest allowed instance type c6i.large (memory)" in e
+               for e in report.errors), report.errors
 
 
 @pytest.mark.parametrize("cpu, memory, errors, warnings", [
