@@ -98,8 +98,9 @@ CONTROLLER_POLICIES = (
     "EKSIntegrationPolicy",
     "InterruptionPolicy",
     "ResourceDiscoveryPolicy",
-    "ZonalShiftPolicy",
 )
+# Upstream's ZonalShiftPolicy is left out: it only serves `settings.enableZonalShift`,
+# which stays at the chart default (false), so granting it would be unused privilege.
 
 # The EventBridge rules feeding the interruption queue, by upstream resource name.
 INTERRUPTION_RULES = (
