@@ -202,10 +202,20 @@ def interruption_event_patterns() -> dict[str, dict[str, Any]]:
     return {name: dict(resources[name]["Properties"]["EventPattern"]) for name in INTERRUPTION_RULES}
 
 
+# Child-name suffixes, short because the rule's physical name is derived from the child
+# name (plus Pulumi's 8-character suffix) and EventBridge rule names are at most 64
+# characters: `<customer of 20>-cluster-karpenter-rule-reservation-xxxxxxx` fits.
+_RULE_SHORT_NAMES = {
+    "ScheduledChangeRule": "health",
+    "SpotInterruptionRule": "spot",
+    "RebalanceRule": "rebalance",
+    "InstanceStateChangeRule": "state",
+    "CapacityReservationInterruptionRule": "reservation",
+}
+
+
 def rule_short_name(rule: str) -> str:
-    """`SpotInterruptionRule` -> `spot-interruption` (child-name suffix)."""
-    base = rule.removesuffix("Rule")
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", base).lower()
+    return _RULE_SHORT_NAMES[rule]
 
 
 def karpenter_values(cluster_name: str, queue_name: str, role_arn: str) -> dict[str, Any]:

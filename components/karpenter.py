@@ -97,13 +97,13 @@ class Karpenter(pulumi.ComponentResource):
         for rule_name, pattern in build.interruption_event_patterns().items():
             short = build.rule_short_name(rule_name)
             rule = aws.cloudwatch.EventRule(
-                f"{name}-{short}",
-                description=f"Karpenter of {cluster}: {short} events to its interruption queue",
+                f"{name}-rule-{short}",
+                description=f"Karpenter of {cluster}: {rule_name} events to its interruption queue",
                 event_pattern=json.dumps(pattern),
                 opts=child,
             )
             aws.cloudwatch.EventTarget(
-                f"{name}-{short}-target",
+                f"{name}-rule-{short}-target",
                 rule=rule.name,
                 target_id="KarpenterInterruptionQueueTarget",
                 arn=queue.arn,

@@ -24,6 +24,7 @@ from builders.charts import (
     ChartSpec,
 )
 from builders.iam_policies import AWS_LOAD_BALANCER_CONTROLLER_POLICY_FILE, aws_load_balancer_controller_policy
+from builders.karpenter import KARPENTER_CHART, KARPENTER_CRD_CHART
 from components.aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
 from components.external_secrets_operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.ingress_nginx import IngressNginx, IngressNginxArgs
@@ -153,6 +154,9 @@ def test_release_chart_and_options(
     (AWS_LOAD_BALANCER_CONTROLLER_CHART, "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0"),
     (METRICS_SERVER_CHART, "metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.13.0"),
     (INGRESS_NGINX_CHART, "ingress-nginx", "https://kubernetes.github.io/ingress-nginx", "4.15.1"),
+    # OCI charts: the registry is part of `chart`, there is no repository.
+    (KARPENTER_CHART, "oci://public.ecr.aws/karpenter/karpenter", "", "1.14.1"),
+    (KARPENTER_CRD_CHART, "oci://public.ecr.aws/karpenter/karpenter-crd", "", "1.14.1"),
 ])
 def test_pinned_charts(spec: ChartSpec, chart: str, repository: str, version: str) -> None:
     assert (spec.chart, spec.repository, spec.version) == (chart, repository, version)
@@ -226,19 +230,22 @@ def _schema_versions() -> dict[str, str]:
 
 
 def test_sources_table_parsed() -> None:
-    assert set(_schema_versions()) == {"keda", "external-secrets", "aws-load-balancer-controller"}
+    assert set(_schema_versions()) == {"keda", "external-secrets", "aws-load-balancer-controller", "karpenter"}
 
 
 @pytest.mark.parametrize("directory,spec", [
     ("keda", KEDA_CHART),
     ("external-secrets", EXTERNAL_SECRETS_CHART),
     ("aws-load-balancer-controller", AWS_LOAD_BALANCER_CONTROLLER_CHART),
+    ("karpenter", KARPENTER_CHART),
+    ("karpenter", KARPENTER_CRD_CHART),
 ])
 def test_chart_ships_the_vendored_crd_version(directory: str, spec: ChartSpec) -> None:
     vendored = _schema_versions()[directory]
     assert spec.app_version.removeprefix("v") == vendored.removeprefix("v")
-    # These three charts are versioned with their application (KEDA 2.20.2 → chart
-    # 2.20.2; ESO v2.9.0 → 2.9.0; ALB controller v3.x → chart 3.x).
+    # These charts are versioned with their application (KEDA 2.20.2 → chart
+    # 2.20.2; ESO v2.9.0 → 2.9.0; ALB controller v3.x → chart 3.x; Karpenter v1.14.1 →
+    # charts karpenter and karpenter-crd 1.14.1).
     assert spec.version == vendored.removeprefix("v")
 
 

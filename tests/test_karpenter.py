@@ -345,3 +345,14 @@ def test_karpenter_release_identity_queue_and_order(platform_run: Any) -> None:
     assert release.urn in pool.dependencies and node_class.urn in pool.dependencies
     assert release.urn in node_class.dependencies
     assert node_class.inputs["spec"]["role"].startswith("prod-karpenter-node-role-")
+
+
+def test_event_rule_physical_names_fit_eventbridge_limit(platform_run: Any) -> None:
+    """EventBridge rule names are at most 64 characters; Pulumi derives them from the child
+    name plus an 8-character suffix. The longest child name a dedicated customer (name
+    of 20 characters) gets must leave room."""
+    longest = max(len(build.rule_short_name(r)) for r in build.INTERRUPTION_RULES)
+    assert len(f"{'x' * 20}-cluster-karpenter-rule-") + longest + 8 <= 64
+    rules = [r.name for r in platform_run.resources if r.type == "aws:cloudwatch/eventRule:EventRule"]
+    assert sorted(rules) == sorted(f"prod-karpenter-rule-{s}" for s in
+                                   ("health", "spot", "rebalance", "state", "reservation"))
