@@ -217,10 +217,25 @@ def addon_demand(addons: AddonsConfig) -> Demand:
     return total
 
 
-def system_capacity(cluster: ClusterConfig) -> Demand:
-    """What the system node group offers at its minimum size (its smallest type)."""
+def known_types(names: Iterable[str]) -> tuple[list[InstanceType], list[str]]:
+    """The instance types the capacity table has data for, and the names it has not."""
+    known, unknown = [], []
+    for name in names:
+        try:
+            known.append(instance_type(name))
+        except KeyError:
+            unknown.append(name)
+    return known, unknown
+
+
+def system_capacity(cluster: ClusterConfig) -> Optional[Demand]:
+    """What the system node group offers at its minimum size (its smallest type); None
+    when none of its types has capacity data."""
     group = cluster.node_group
-    smallest = min((instance_type(t) for t in group.instance_types), key=lambda t: (t.vcpus, t.memory_gib))
+    kinds, _ = known_types(group.instance_types)
+    if not kinds:
+        return None
+    smallest = min(kinds, key=lambda t: (t.vcpus, t.memory_gib))
     n = group.min_size
     return Demand(n * smallest.allocatable_pods, n * smallest.allocatable_cpu, n * smallest.allocatable_memory)
 
@@ -237,8 +252,7 @@ def pool_capacity(cluster: ClusterConfig) -> PoolCapacity:
     pool = cluster.node_pool
     limit_cpu, limit_memory = parse_quantity(pool.limits.cpu), parse_quantity(pool.limits.memory)
     best_pods, best_cpu, best_memory = 0, Fraction(0), Fraction(0)
-    for name in allowed_instance_types(pool):
-        kind = instance_type(name)
+    for kind in known_types(allowed_instance_types(pool))[0]:
         nodes = int(min(limit_cpu / kind.vcpus, limit_memory / (kind.memory_gib * GIB)))
         best_pods = max(best_pods, nodes * kind.allocatable_pods)
         best_cpu = max(best_cpu, nodes * kind.allocatable_cpu)
@@ -301,7 +315,15 @@ def judge(
     lines.append(f"    NodePool limits: {format_cpu(pool.limit_cpu)} vCPU, {format_memory(pool.limit_memory)}; "
                  f"usable by pods at the limits (best allowed type): {pool.usable.pods} pods, "
                  f"{_cpu(pool.usable.cpu)} vCPU, {_mem(pool.usable.memory)}")
-    kinds = [instance_type(n) for n in allowed_instance_types(cluster.node_pool)]
+    kinds, unknown = known_types(allowed_instance_types(cluster.node_pool))
+    if unknown:
+        report.warnings.append(
+            f"capacity: no max-pods data for {', '.join(unknown)} (schemas/vpc-cni/eni-max-pods.txt): "
+            "not counted as usable; add their rows from upstream")
+    if not kinds:
+        report.errors.append("capacity: none of the NodePool's instance types has capacity data; "
+                             "add their rows to schemas/vpc-cni/eni-max-pods.txt")
+        return report
     lines.append(f"    pods per node (VPC CNI max pods less {DAEMONSET_PODS} DaemonSets): "
                  f"{min(k.allocatable_pods for k in kinds)}-{max(k.allocatable_pods for k in kinds)} "
                  f"over {len(kinds)} allowed instance types")
@@ -318,8 +340,12 @@ def judge(
                       pool.usable.memory - total_max.memory)
     lines.append(_row("headroom (usable - customers)", head_min, head_max))
     group = cluster.node_group
-    lines.append(f"    system node group: {group.min_size}-{group.max_size} x {'/'.join(group.instance_types)}; "
-                 f"at its minimum {system.pods} pods, {_cpu(system.cpu)} vCPU, {_mem(system.memory)} for add-ons")
+    if system is None:
+        report.warnings.append(f"capacity: no data for the system node group's {', '.join(group.instance_types)}: "
+                               "the add-ons' fit is not judged")
+    else:
+        lines.append(f"    system node group: {group.min_size}-{group.max_size} x {'/'.join(group.instance_types)}; "
+                     f"at its minimum {system.pods} pods, {_cpu(system.cpu)} vCPU, {_mem(system.memory)} for add-ons")
     for name in skipped:
         lines.append(f"    (not counted: {name})")
     short_min = total_min.exceeds(pool.usable)
@@ -332,7 +358,7 @@ def judge(
         report.warnings.append(
             f"capacity: the customers' maximum exceeds the NodePool limits ({', '.join(short_max)}); "
             "autoscalers will stop short of their maxReplicas")
-    short_system = addon.exceeds(system)
+    short_system = addon.exceeds(system) if system is not None else []
     if short_system:
         report.warnings.append(
             f"capacity: the add-ons exceed the system node group at its minimum size ({', '.join(short_system)})")

@@ -356,3 +356,20 @@ def test_event_rule_physical_names_fit_eventbridge_limit(platform_run: Any) -> N
     rules = [r.name for r in platform_run.resources if r.type == "aws:cloudwatch/eventRule:EventRule"]
     assert sorted(rules) == sorted(f"prod-karpenter-rule-{s}" for s in
                                    ("health", "spot", "rebalance", "state", "reservation"))
+
+
+def test_types_without_capacity_data_warn_instead_of_failing() -> None:
+    platform = _stack("platform").platform
+    assert platform is not None
+    pool = platform.cluster.node_pool.model_copy(update={"instance_families": ["m5", "m6i"]})
+    group = platform.cluster.node_group.model_copy(update={"instance_types": ["m5.xlarge"]})
+    cluster = platform.cluster.model_copy(update={"node_pool": pool, "node_group": group})
+    report = capacity.judge("t", cluster, platform.addons, [])
+    assert report.errors == []
+    assert any("no max-pods data for m5.xlarge, m5.2xlarge" in w for w in report.warnings), report.warnings
+    assert any("system node group's m5.xlarge" in w for w in report.warnings), report.warnings
+    only_unknown = cluster.model_copy(update={"node_pool": pool.model_copy(update={"instance_families": ["m5"],
+                                                                                  "instance_sizes": ["4xlarge"]})})
+    assert capacity.judge("t", only_unknown, platform.addons, []).errors == [
+        "capacity: none of the NodePool's instance types has capacity data; "
+        "add their rows to schemas/vpc-cni/eni-max-pods.txt"]
