@@ -39,6 +39,8 @@ from .kubernetes_object import register
 @dataclass(frozen=True)
 class KarpenterArgs:
     cluster_name: str
+    # The cluster resource's name output: what must exist before its access entry.
+    eks_cluster_name: pulumi.Input[str]
     region: str
     node_pool: NodePoolConfig
     oidc_provider_arn: pulumi.Input[str]
@@ -77,7 +79,11 @@ class Karpenter(pulumi.ComponentResource):
         ]
         # Without it a launched instance never becomes a Node (authentication mode API).
         node_access = aws.eks.AccessEntry(
-            f"{name}-node-access", cluster_name=cluster, principal_arn=node_role.arn, type="EC2_LINUX", opts=child
+            f"{name}-node-access",
+            cluster_name=args.eks_cluster_name,
+            principal_arn=node_role.arn,
+            type="EC2_LINUX",
+            opts=child,
         )
 
         # --- Interruptions ---------------------------------------------------------------

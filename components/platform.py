@@ -79,6 +79,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-karpenter",
             KarpenterArgs(
                 cluster_name=args.cluster_name,
+                eks_cluster_name=eks.access.cluster_name,
                 region=args.region,
                 node_pool=args.cluster.node_pool,
                 oidc_provider_arn=eks.access.oidc_provider_arn,

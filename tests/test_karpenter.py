@@ -337,6 +337,8 @@ def test_karpenter_release_identity_queue_and_order(platform_run: Any) -> None:
     assert len(rules) == 5
     entry = _one(platform_run, "aws:eks/accessEntry:AccessEntry", "prod-karpenter-node-access")
     assert entry.inputs["type"] == "EC2_LINUX"
+    # Created after the cluster it belongs to.
+    assert _one(platform_run, "aws:eks/cluster:Cluster", "prod-eks-cluster").urn in entry.dependencies
     tag = _one(platform_run, "aws:ec2/tag:Tag", "prod-karpenter-sg-discovery")
     assert (tag.inputs["key"], tag.inputs["value"]) == ("karpenter.sh/discovery", "datafly-prod")
     pool = _one(platform_run, "kubernetes:karpenter.sh/v1:NodePool", "prod-karpenter-node-pool")
