@@ -118,10 +118,11 @@ class NetworkConfig(Model):
 
 
 class NodeGroupConfig(Model):
-    """The managed system node group: tainted `CriticalAddonsOnly` and labelled
-    `datafly.io/node-role: system`, it runs the cluster's controllers (Karpenter, KEDA,
-    External Secrets, the ALB controller, metrics-server, ingress-nginx, CoreDNS);
-    customer workloads run on the nodes Karpenter launches (`nodePool`)."""
+    """The managed system node group, for the cluster's controllers only.
+
+    Tainted `CriticalAddonsOnly` and labelled `datafly.io/node-role: system`, it runs
+    Karpenter, KEDA, External Secrets, the ALB controller, metrics-server, ingress-nginx
+    and CoreDNS; customer workloads run on the nodes Karpenter launches (`nodePool`)."""
 
     instance_types: list[str] = Field(
         default_factory=lambda: ["t3.medium"], min_length=1, description="EC2 instance types."
@@ -182,8 +183,10 @@ NodePoolCpu = Annotated[CpuQuantity, BeforeValidator(_whole_cpus)]
 
 
 class NodePoolLimits(Model):
-    """The most node capacity Karpenter may launch for customer workloads (the NodePool's
-    `spec.limits`, counted over node capacity, not pod requests)."""
+    """The most node capacity Karpenter may launch for customers (NodePool `spec.limits`).
+
+    Counted over the nodes' capacity, not the pods' requests: the plan's capacity table
+    shows what pods can use at these limits."""
 
     cpu: NodePoolCpu = Field("64", description="Total vCPUs of all Karpenter nodes, e.g. `64`.")
     memory: MemoryQuantity = Field("256Gi", description="Total memory of all Karpenter nodes, e.g. `256Gi`.")
