@@ -132,6 +132,27 @@ def _resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_lim
 # A PodDisruptionBudget that still lets a node drain when two replicas run.
 _PDB_MIN_ONE = {"minAvailable": 1}
 
+# The controllers run on the system node group (tainted CriticalAddonsOnly, labelled
+# datafly.io/node-role=system; builders/karpenter.py): they tolerate the taint and
+# select the label, so none lands on a node Karpenter may consolidate away, and the
+# customer nodes hold customer pods only. Same keys in every chart below.
+# `CriticalAddonsOnly` is the taint the Karpenter chart and the EKS CoreDNS add-on
+# tolerate by default.
+SYSTEM_NODE_LABEL_KEY = "datafly.io/node-role"
+SYSTEM_NODE_LABEL_VALUE = "system"
+SYSTEM_TAINT_KEY = "CriticalAddonsOnly"
+SYSTEM_TAINT_VALUE = "true"
+SYSTEM_TAINT_EFFECT = "NoSchedule"
+SYSTEM_NODE_SELECTOR = {SYSTEM_NODE_LABEL_KEY: SYSTEM_NODE_LABEL_VALUE}
+SYSTEM_TOLERATIONS = [{"key": SYSTEM_TAINT_KEY, "operator": "Exists", "effect": SYSTEM_TAINT_EFFECT}]
+
+
+def _on_system_nodes(**extra_selector: str) -> dict[str, Any]:
+    return {
+        "nodeSelector": {**extra_selector, **SYSTEM_NODE_SELECTOR},
+        "tolerations": [dict(t) for t in SYSTEM_TOLERATIONS],
+    }
+
 
 # ---------------------------------------------------------------------------
 # KEDA
@@ -180,6 +201,8 @@ def keda_values(operator_role_arn: str) -> dict[str, Any]:
         # `datafly-keda-<environment>-<customer>` roles; a customer's TriggerAuthentication names its
         # role in `podIdentity.roleArn` and the operator assumes it for that scaler.
         "podIdentity": {"aws": {"irsa": {"enabled": True, "roleArn": operator_role_arn}}},
+        # Top-level: the operator, metrics adapter and webhooks alike.
+        **_on_system_nodes(),
     }
 
 
@@ -232,12 +255,15 @@ def external_secrets_values() -> dict[str, Any]:
             "podDisruptionBudget": {"enabled": True, **_PDB_MIN_ONE},
             "resources": _resources("10m", "32Mi", "200m", "128Mi"),
             "securityContext": security_context,
+            **_on_system_nodes(),
         },
         "certController": {
             "create": True,
             "resources": _resources("10m", "32Mi", "200m", "128Mi"),
             "securityContext": security_context,
+            **_on_system_nodes(),
         },
+        **_on_system_nodes(),
     }
 
 
@@ -296,6 +322,7 @@ def aws_load_balancer_controller_values(
         "ingressClass": ALB_INGRESS_CLASS,
         "createIngressClassResource": True,
         "resources": _resources("50m", "128Mi", "500m", "512Mi"),
+        **_on_system_nodes(),
     }
 
 
@@ -313,6 +340,7 @@ def metrics_server_values() -> dict[str, Any]:
         "resources": _resources("100m", "200Mi", "1", "500Mi"),
         "metrics": {"enabled": False},
         "serviceMonitor": {"enabled": False},
+        **_on_system_nodes(),
     }
 
 
@@ -345,9 +373,12 @@ def ingress_nginx_values(replicas: int) -> dict[str, Any]:
         "watchIngressWithoutClass": False,
         "allowSnippetAnnotations": False,
         "service": {"type": "LoadBalancer", "annotations": dict(NLB_SERVICE_ANNOTATIONS)},
-        "admissionWebhooks": {"enabled": True},
+        # The admission webhook's certificate Jobs too.
+        "admissionWebhooks": {"enabled": True, "patch": _on_system_nodes(**{"kubernetes.io/os": "linux"})},
         "metrics": {"enabled": False},
         "resources": _resources("100m", "256Mi", "1", "1Gi"),
+        # The chart's default selector is kubernetes.io/os: linux; keep it.
+        **_on_system_nodes(**{"kubernetes.io/os": "linux"}),
     }
     # The chart renders a PDB from minAvailable only when more than one replica runs; a
     # PDB of 1 over a single replica would block every node drain.

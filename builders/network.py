@@ -90,11 +90,16 @@ def subnet_tags(cluster_name: str, tier: Literal["public", "private"], name: str
     load balancers go to `elb` subnets, internal ones to `internal-elb` subnets.
     https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html"""
     role = "kubernetes.io/role/elb" if tier == "public" else "kubernetes.io/role/internal-elb"
-    return {
+    tags = {
         "Name": name,
         role: "1",
         f"kubernetes.io/cluster/{cluster_name}": "shared",
     }
+    if tier == "private":
+        # Karpenter launches nodes into the subnets its EC2NodeClass selects by this tag:
+        # the private ones only (builders/karpenter.py).
+        tags["karpenter.sh/discovery"] = cluster_name
+    return tags
 
 
 def arn_scope(arn: str) -> tuple[str, str, str]:

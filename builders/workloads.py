@@ -434,7 +434,10 @@ def migrations_job(
             "backoffLimit": config.migrations.backoff_limit,
             "activeDeadlineSeconds": config.migrations.active_deadline_seconds,
             "template": {
-                "metadata": {"labels": labels},
+                # Karpenter never consolidates, drifts or expires a node while this pod
+                # runs there: a migration killed halfway leaves the schema between two
+                # releases (karpenter.sh/do-not-disrupt, Karpenter v1.14 disruption docs).
+                "metadata": {"labels": labels, "annotations": {"karpenter.sh/do-not-disrupt": "true"}},
                 "spec": {
                     "restartPolicy": "Never",
                     # The API's account: same image, no token, no AWS access needed.

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from builders import eks as build
+from builders.charts import SYSTEM_NODE_LABEL_KEY, SYSTEM_NODE_LABEL_VALUE, SYSTEM_TAINT_KEY, SYSTEM_TAINT_VALUE
 from builders.iam import service_trust_policy
 from builders.kubeconfig import kubeconfig_json
 from stackconfig.model import ClusterConfig
@@ -260,12 +261,17 @@ class EksCluster(pulumi.ComponentResource):
                 version=launch_template.latest_version.apply(str),
             ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            # The system node group: only the controllers (which tolerate the taint and
+            # select the label) run here; customer pods go to Karpenter's nodes.
+            labels={SYSTEM_NODE_LABEL_KEY: SYSTEM_NODE_LABEL_VALUE},
+            taints=[aws.eks.NodeGroupTaintArgs(key=SYSTEM_TAINT_KEY, value=SYSTEM_TAINT_VALUE, effect="NO_SCHEDULE")],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[*node_role_attachments, vpc_cni],
-                # desiredSize is the starting point only: the cluster autoscaler (or an
-                # operator during an incident) moves it afterwards, and every `pulumi up`
-                # resetting it would scale the fleet back mid-load. min/max stay managed.
+                # desiredSize is the starting point only: an operator (during an
+                # incident) may move it, and every `pulumi up` resetting it would scale
+                # the system nodes back mid-load. min/max stay managed. Customer load is
+                # Karpenter's: it adds its own nodes, not this group's.
                 ignore_changes=["scalingConfig.desiredSize"],
             ),
         )

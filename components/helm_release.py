@@ -31,9 +31,10 @@ def helm_release(
     """`atomic` rolls a failed install or upgrade back instead of leaving a half-applied
     release (and implies waiting for readiness); `cleanup_on_fail` removes objects the
     failed upgrade created; `wait_for_jobs` makes hook Jobs (webhook certificates) part
-    of success. CRDs are installed by the chart unless `skip_crds` (a chart that keeps
-    them in `crds/`, which Helm never upgrades, has them managed as resources instead)
-    because the custom resources other components render depend on this release. The release name is fixed
+    of success. CRDs are installed by the chart unless `skip_crds`: a chart that keeps
+    them in `crds/`, which Helm never upgrades, has them managed as resources instead (the
+    ALB controller), and Karpenter's come from its separate CRD chart. The custom
+    resources other components render depend on this release. The release name is fixed
     so object names derived from it (Deployments, service accounts the IRSA trust policy
     names) are stable."""
     return k8s.helm.v3.Release(
@@ -41,7 +42,8 @@ def helm_release(
         name=release_name,
         chart=spec.chart,
         version=spec.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=spec.repository),
+        # An OCI chart (`oci://...`) names its registry in `chart` and has no repository.
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=spec.repository) if spec.repository else None,
         namespace=namespace,
         create_namespace=False,
         values=values,

@@ -19,6 +19,7 @@ from .cluster_access import ClusterAccess
 from .eks_cluster import EksCluster, EksClusterArgs
 from .external_secrets_operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from .ingress_nginx import IngressNginx, IngressNginxArgs
+from .karpenter import Karpenter, KarpenterArgs
 from .keda import Keda, KedaArgs
 from .metrics_server import MetricsServer, MetricsServerArgs
 from .msk_cluster import MskCluster, MskClusterArgs
@@ -75,6 +76,27 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         on_cluster = pulumi.ResourceOptions(parent=self, provider=eks.provider)
+        # Nodes for customer workloads. Its NodePool depends on its controller release, so
+        # on destroy the NodePool goes first and Karpenter terminates its own nodes while
+        # it still runs; the release, the cluster and the VPC go after.
+        karpenter = Karpenter(
+            f"{name}-karpenter",
+            KarpenterArgs(
+                cluster_name=args.cluster_name,
+                eks_cluster_name=eks.access.cluster_name,
+                region=args.region,
+                node_pool=args.cluster.node_pool,
+                oidc_provider_arn=eks.access.oidc_provider_arn,
+                oidc_provider_url=eks.access.oidc_provider_url,
+                node_security_group_id=eks.access.node_security_group_id,
+                existing_private_subnet_ids=list(args.network.private_subnet_ids)
+                if args.network.mode == "existing" else [],
+                tags=args.tags,
+                depends_on=eks.ready,
+            ),
+            pulumi.ResourceOptions(parent=self, provider=eks.provider),
+        )
+        self.karpenter = karpenter
         # The ALB controller's webhook must run before anything creates a Service or an
         # Ingress, and must outlive them on destroy so it can delete the load balancers.
         alb = AwsLoadBalancerController(
@@ -109,7 +131,12 @@ class Platform(pulumi.ComponentResource):
         self.ingress_classes = ["alb"]
         # What a dedicated-tier customer's objects wait for: CRDs, webhooks and the
         # ingress controllers (an nginx Ingress needs the controller's admission webhook).
-        self.addon_releases = [alb.release, keda.release, external_secrets.release, metrics.release]
+        self.addon_releases: list[pulumi.Resource] = [
+            alb.release, keda.release, external_secrets.release, metrics.release,
+            # A dedicated-tier customer's pods need Karpenter's nodes; its objects must
+            # also be deleted before the NodePool, so their nodes drain last.
+            karpenter.node_pool,
+        ]
         if args.addons.ingress_nginx.enabled:
             nginx = IngressNginx(
                 f"{name}-ingress-nginx",

@@ -16,7 +16,7 @@ from .validate import Violation, validate_objects
 __all__ = ["Violation", "check_plan", "PLAN_RULES"]
 
 # Installed by a Helm release in the same stack (the platform's add-ons), keyed by API group.
-CRD_GROUPS = ("keda.sh", "external-secrets.io", "elbv2.k8s.aws")
+CRD_GROUPS = ("keda.sh", "external-secrets.io", "elbv2.k8s.aws", "karpenter.sh", "karpenter.k8s.aws")
 
 
 def check_plan(run: PlanRun, kubernetes_version: str) -> list[Violation]:

@@ -25,7 +25,7 @@ from policies import POLICIES
 from stackconfig import ConfigError, load_config, platform_problems
 from stackconfig.model import StackConfig
 
-from . import report
+from . import capacity, report
 from .behaviour import warnings as behaviour_warnings
 from .cel import evaluate_objects as evaluate_cel_rules
 from .checks import Violation, check_plan
@@ -46,6 +46,7 @@ class PlanResult:
     violations: list[Violation] = field(default_factory=list)
     policy_violations: list[Violation] = field(default_factory=list)
     kubernetes_version: str = ""
+    capacity: Optional[capacity.CapacityReport] = None
 
 
 class Planner:
@@ -90,7 +91,8 @@ class Planner:
             run = run_program(stack_file, config.region, references)
         except ProgramConfigError as exc:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.error.problems])
-        return PlanResult(stack, EXIT_OK, run=run, kubernetes_version=_kubernetes_version(config, references))
+        return PlanResult(stack, EXIT_OK, run=run, kubernetes_version=_kubernetes_version(config, references),
+                          capacity=capacity.for_stack(stack, config, self.root))
 
     @staticmethod
     def _check(ran: PlanResult) -> PlanResult:
@@ -98,7 +100,7 @@ class Planner:
             return ran
         violations = check_plan(ran.run, ran.kubernetes_version)
         policy_violations = evaluate_policies(ran.run)
-        failed = bool(violations or policy_violations)
+        failed = bool(violations or policy_violations or (ran.capacity and ran.capacity.failed))
         return replace(ran, exit_code=EXIT_VIOLATIONS if failed else EXIT_OK, violations=violations,
                        policy_violations=policy_violations)
 
@@ -165,6 +167,15 @@ def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> 
         for key, output in sorted(run.outputs.items()):
             shown = "[secret]" if output.secret else json.dumps(output.value)
             print(f"    {key.ljust(width)}{shown}", file=out)
+        print(file=out)
+    if result.capacity is not None:
+        print(result.capacity.title, file=out)
+        for line in result.capacity.lines:
+            print(line, file=out)
+        for line in result.capacity.warnings:
+            print(f"  warning: {line}", file=out)
+        for line in result.capacity.errors:
+            print(f"  error: {line}", file=out)
         print(file=out)
     paths = report.write_outputs(run, out_dir / result.stack)
     print("Wrote " + ", ".join(str(p.relative_to(root)) if p.is_relative_to(root) else str(p)

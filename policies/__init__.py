@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import aws, kubernetes, stack
+from . import aws, karpenter, kubernetes, stack
 from ._util import PolicyInfo, Registry
 
 PACK_NAME = "datafly-guardrails"
@@ -19,6 +19,7 @@ PACK_DESCRIPTION = "Datafly Signal on AWS: data stores, EKS, IAM, workloads and 
 _REGISTRY = Registry()
 aws.register(_REGISTRY)
 kubernetes.register(_REGISTRY)
+karpenter.register(_REGISTRY)
 stack.register(_REGISTRY)
 
 POLICIES: tuple[Policy, ...] = tuple(_REGISTRY.policies)

@@ -15,9 +15,9 @@ import copy
 import math
 import re
 from collections.abc import Sequence
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from builders.data_stores import (
@@ -131,14 +131,20 @@ class NetworkConfig(Model):
 
 
 class NodeGroupConfig(Model):
-    """The managed node group (EKS reference sizing: t3.medium, 3 nodes, 2–5)."""
+    """The managed system node group, for the cluster's controllers only.
+
+    Tainted `CriticalAddonsOnly` and labelled `datafly.io/node-role: system`, it runs
+    Karpenter, KEDA, External Secrets, the ALB controller, metrics-server, ingress-nginx
+    and CoreDNS; customer workloads run on the nodes Karpenter launches (`nodePool`)."""
 
     instance_types: list[str] = Field(
         default_factory=lambda: ["t3.medium"], min_length=1, description="EC2 instance types."
     )
     capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="EC2 capacity type.")
     desired_size: int = Field(3, ge=1, le=100, description="Nodes at creation.")
-    min_size: int = Field(2, ge=1, le=100, description="Fewest nodes.")
+    # Two: Karpenter's two replicas require distinct nodes (the chart's podAntiAffinity)
+    # spread over zones, and the system node group is the one place they can run.
+    min_size: int = Field(2, ge=2, le=100, description="Fewest nodes (at least 2, one per Karpenter replica).")
     max_size: int = Field(5, ge=1, le=100, description="Most nodes.")
     disk_size_gib: int = Field(50, ge=20, le=1000, description="Root volume size (gp3), GiB.")
 
@@ -155,6 +161,101 @@ class NodeGroupConfig(Model):
                 self.desired_size,
                 f"must lie between minSize {self.min_size} and maxSize {self.max_size}",
             )
+        return self
+
+
+# Karpenter `karpenter.sh/capacity-type` values (kubernetes-sigs/karpenter
+# pkg/apis/v1/labels.go at v1.14.1).
+CapacityType = Literal["on-demand", "spot"]
+Architecture = Literal["amd64", "arm64"]
+InstanceCategory = Literal["c", "m", "r"]
+InstanceSize = Literal["large", "xlarge", "2xlarge", "4xlarge"]
+
+
+def _on_demand() -> list[CapacityType]:
+    return ["on-demand"]
+
+
+def _amd64() -> list[Architecture]:
+    return ["amd64"]
+
+
+def _categories() -> list[InstanceCategory]:
+    return ["c", "m", "r"]
+
+
+def _sizes() -> list[InstanceSize]:
+    return ["large", "xlarge", "2xlarge"]
+
+
+def _whole_cpus(value: Any) -> Any:
+    # `cpu: 48` is a count of vCPUs, unambiguous unlike a float tag; accept it.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+NodePoolCpu = Annotated[CpuQuantity, BeforeValidator(_whole_cpus)]
+
+
+class NodePoolLimits(Model):
+    """The most node capacity Karpenter may launch for customers (NodePool `spec.limits`).
+
+    Counted over the nodes' capacity, not the pods' requests: the plan's capacity table
+    shows what pods can use at these limits."""
+
+    cpu: NodePoolCpu = Field("64", description="Total vCPUs of all Karpenter nodes, e.g. `64`.")
+    memory: MemoryQuantity = Field("256Gi", description="Total memory of all Karpenter nodes, e.g. `256Gi`.")
+
+
+class NodePoolConfig(Model):
+    """The Karpenter NodePool customer workloads run on (and its EC2NodeClass)."""
+
+    limits: NodePoolLimits = Field(default_factory=NodePoolLimits)
+    capacity_types: list[CapacityType] = Field(
+        default_factory=_on_demand, min_length=1,
+        description="`on-demand` (default); add `spot` to opt in (Karpenter then prefers spot).",
+    )
+    architectures: list[Architecture] = Field(
+        default_factory=_amd64, min_length=1, description="CPU architectures."
+    )
+    instance_categories: list[InstanceCategory] = Field(
+        default_factory=_categories, min_length=1,
+        description="EC2 categories: compute (c), general purpose (m), memory (r).",
+    )
+    instance_families: list[str] = Field(
+        default_factory=lambda: ["c6i", "c7i", "m6i", "m7i", "r6i", "r7i"], min_length=1,
+        description="EC2 families (each in one of instanceCategories and architectures).",
+    )
+    instance_sizes: list[InstanceSize] = Field(
+        default_factory=_sizes, min_length=1, description="EC2 sizes."
+    )
+    consolidate_after: str = Field(
+        "5m", pattern=r"^(([0-9]+(s|m|h))+|Never)$",
+        description="How long a node stays underutilized or empty before consolidation.",
+    )
+    disruption_budget_nodes: str = Field(
+        "10%", pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$",
+        description="Most nodes Karpenter disrupts at once (voluntary disruption), e.g. `10%` or `1`.",
+    )
+    expire_after: str = Field(
+        "720h", pattern=r"^(([0-9]+(s|m|h))+|Never)$",
+        description="Node lifetime before Karpenter replaces it (fresh AMI and patches).",
+    )
+
+    @model_validator(mode="after")
+    def _families(self) -> "NodePoolConfig":
+        for index, family in enumerate(self.instance_families):
+            match = re.fullmatch(r"([a-z]+)([0-9]+)([a-z]*)", family)
+            if match is None or match.group(1) not in self.instance_categories:
+                raise _field_error(
+                    f"instanceFamilies.{index}", family,
+                    f"must be a family of one of instanceCategories {self.instance_categories}",
+                )
+            arch = "arm64" if "g" in match.group(3) else "amd64"
+            if arch not in self.architectures:
+                raise _field_error(
+                    f"instanceFamilies.{index}", family,
+                    f"is {arch}; add {arch} to architectures or drop the family",
+                )
         return self
 
 
@@ -194,6 +295,7 @@ class ClusterConfig(Model):
         90, description="Retention of control-plane logs, in days."
     )
     node_group: NodeGroupConfig = Field(default_factory=NodeGroupConfig)
+    node_pool: NodePoolConfig = Field(default_factory=NodePoolConfig)
 
     @model_validator(mode="after")
     def _no_open_endpoint(self) -> "ClusterConfig":

@@ -25,6 +25,7 @@ from builders.charts import (
 )
 from builders.customer_iam import keda_role_name, keda_role_name_pattern
 from builders.iam_policies import AWS_LOAD_BALANCER_CONTROLLER_POLICY_FILE, aws_load_balancer_controller_policy
+from builders.karpenter import KARPENTER_CHART, KARPENTER_CRD_CHART
 from components.aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
 from components.external_secrets_operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.ingress_nginx import IngressNginx, IngressNginxArgs
@@ -160,6 +161,9 @@ CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
     (AWS_LOAD_BALANCER_CONTROLLER_CHART, "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0"),
     (METRICS_SERVER_CHART, "metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.13.0"),
     (INGRESS_NGINX_CHART, "ingress-nginx", "https://kubernetes.github.io/ingress-nginx", "4.15.1"),
+    # OCI charts: the registry is part of `chart`, there is no repository.
+    (KARPENTER_CHART, "oci://public.ecr.aws/karpenter/karpenter", "", "1.14.1"),
+    (KARPENTER_CRD_CHART, "oci://public.ecr.aws/karpenter/karpenter-crd", "", "1.14.1"),
 ])
 def test_pinned_charts(spec: ChartSpec, chart: str, repository: str, version: str) -> None:
     assert (spec.chart, spec.repository, spec.version) == (chart, repository, version)
@@ -235,19 +239,22 @@ def _schema_versions() -> dict[str, str]:
 
 
 def test_sources_table_parsed() -> None:
-    assert set(_schema_versions()) == {"keda", "external-secrets", "aws-load-balancer-controller"}
+    assert set(_schema_versions()) == {"keda", "external-secrets", "aws-load-balancer-controller", "karpenter"}
 
 
 @pytest.mark.parametrize("directory,spec", [
     ("keda", KEDA_CHART),
     ("external-secrets", EXTERNAL_SECRETS_CHART),
     ("aws-load-balancer-controller", AWS_LOAD_BALANCER_CONTROLLER_CHART),
+    ("karpenter", KARPENTER_CHART),
+    ("karpenter", KARPENTER_CRD_CHART),
 ])
 def test_chart_ships_the_vendored_crd_version(directory: str, spec: ChartSpec) -> None:
     vendored = _schema_versions()[directory]
     assert spec.app_version.removeprefix("v") == vendored.removeprefix("v")
-    # These three charts are versioned with their application (KEDA 2.20.2 → chart
-    # 2.20.2; ESO v2.9.0 → 2.9.0; ALB controller v3.x → chart 3.x).
+    # These charts are versioned with their application (KEDA 2.20.2 → chart
+    # 2.20.2; ESO v2.9.0 → 2.9.0; ALB controller v3.x → chart 3.x; Karpenter v1.14.1 →
+    # charts karpenter and karpenter-crd 1.14.1).
     assert spec.version == vendored.removeprefix("v")
 
 
@@ -349,6 +356,9 @@ def test_aws_load_balancer_controller_values_builder() -> None:
         "ingressClass": "alb",
         "createIngressClassResource": True,
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+        # On the system node group (tests/test_addons.py::test_every_addon_runs_on_system_nodes).
+        "nodeSelector": {"datafly.io/node-role": "system"},
+        "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}],
     }
 
 
@@ -574,3 +584,25 @@ def test_keda_values_builder_sets_operator_irsa() -> None:
     # The chart's default operator service account is what the trust policy names.
     assert "serviceAccount" not in values
     assert charts.KEDA_OPERATOR_SERVICE_ACCOUNT == "keda-operator"
+
+
+SYSTEM = {"nodeSelector": {"datafly.io/node-role": "system"},
+          "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]}
+
+
+@pytest.mark.parametrize("values, paths", [
+    (charts.keda_values("arn:aws:iam::1:role/r"), [()]),
+    (charts.external_secrets_values(), [(), ("webhook",), ("certController",)]),
+    (charts.aws_load_balancer_controller_values("c", "r", "v", "a"), [()]),
+    (charts.metrics_server_values(), [()]),
+    (charts.ingress_nginx_values(2), [("controller",), ("controller", "admissionWebhooks", "patch")]),
+])
+def test_every_addon_runs_on_system_nodes(values: dict[str, Any], paths: list[tuple[str, ...]]) -> None:
+    """Each chart's pods select the system label and tolerate its taint, at each key the
+    chart reads for them (customer nodes stay for customer pods)."""
+    for path in paths:
+        node = values
+        for key in path:
+            node = node[key]
+        assert {k: v for k, v in node["nodeSelector"].items() if k != "kubernetes.io/os"} == SYSTEM["nodeSelector"]
+        assert node["tolerations"] == SYSTEM["tolerations"]

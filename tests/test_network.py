@@ -136,7 +136,8 @@ def test_pick_zones() -> None:
     ("tier", "expected"),
     [
         ("public", {"Name": "n", "kubernetes.io/role/elb": "1", "kubernetes.io/cluster/c1": "shared"}),
-        ("private", {"Name": "n", "kubernetes.io/role/internal-elb": "1", "kubernetes.io/cluster/c1": "shared"}),
+        ("private", {"Name": "n", "kubernetes.io/role/internal-elb": "1", "kubernetes.io/cluster/c1": "shared",
+                     "karpenter.sh/discovery": "c1"}),
     ],
 )
 def test_subnet_tags(tier: Any, expected: dict[str, str]) -> None:
@@ -270,6 +271,8 @@ def test_create_subnets(per_az: PlanRun, tier: str) -> None:
                 f"kubernetes.io/cluster/{CLUSTER}": "shared",
             },
         }
+        if tier == "private":
+            expected["tags"]["karpenter.sh/discovery"] = CLUSTER
         if tier == "public":
             expected["mapPublicIpOnLaunch"] = False
         assert subnet.inputs == expected

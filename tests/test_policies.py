@@ -124,6 +124,8 @@ MSK = "aws:msk/cluster:Cluster"
 EKS = "aws:eks/cluster:Cluster"
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 NODES = "aws:eks/nodeGroup:NodeGroup"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONTAINER: tuple[str | int, ...] = ("spec", "template", "spec", "containers", 0)
 POD: tuple[str | int, ...] = ("spec", "template", "spec")
@@ -192,6 +194,22 @@ RESOURCE_CASES: list[tuple[str, tuple[str, str, str | None], tuple[str | int, ..
     ("k8s-image-pinned", ("acme", DEPLOYMENT, GATEWAY), CONTAINER + ("image",),
      "ghcr.io/datafly/ingestion-gateway:latest", "uses the latest tag"),
     ("k8s-no-host-namespaces", ("acme", DEPLOYMENT, GATEWAY), POD + ("hostNetwork",), True, "hostNetwork is true"),
+    ("karpenter-nodepool-limits", ("platform", NODE_POOL, None), ("spec", "limits", "cpu"), DELETE,
+     "spec.limits.cpu is not set"),
+    ("karpenter-nodepool-limits", ("initech", NODE_POOL, None), ("spec", "limits"), DELETE,
+     "spec.limits.memory is not set"),
+    ("karpenter-nodes-imdsv2", ("platform", NODE_CLASS, None), ("spec", "metadataOptions", "httpTokens"), "optional",
+     "httpTokens is not required"),
+    ("karpenter-nodes-imdsv2", ("platform", NODE_CLASS, None), ("spec", "metadataOptions", "httpPutResponseHopLimit"),
+     2, "httpPutResponseHopLimit is not 1"),
+    ("karpenter-volumes-encrypted", ("platform", NODE_CLASS, None),
+     ("spec", "blockDeviceMappings", 0, "ebs", "encrypted"), False, "encrypted is not true"),
+    ("karpenter-volumes-encrypted", ("initech", NODE_CLASS, None), ("spec", "blockDeviceMappings"), DELETE,
+     "blockDeviceMappings is not set"),
+    ("karpenter-private-subnets-only", ("platform", NODE_CLASS, None), ("spec", "subnetSelectorTerms"),
+     [{"tags": {"kubernetes.io/role/elb": "1"}}], "selects public subnets"),
+    ("karpenter-private-subnets-only", ("platform", NODE_CLASS, None), ("spec", "subnetSelectorTerms"),
+     [{"tags": {"karpenter.sh/discovery": "*"}}], "does not select by karpenter.sh/discovery"),
 ]
 
 
@@ -357,7 +375,9 @@ def test_tenant_policies_do_not_apply_to_the_platform_stack(plans: dict[str, Pla
 
 
 def test_every_policy_has_a_violating_fixture() -> None:
-    covered = {c[0] for c in RESOURCE_CASES} | {c[0] for c in STACK_CASES}
+    # Stack policies about resources acme does not have are tested on the platform below
+    # (test_discovery_tag_on_a_public_subnet_is_refused).
+    covered = {c[0] for c in RESOURCE_CASES} | {c[0] for c in STACK_CASES} | {"karpenter-discovery-not-public"}
     assert covered == set(BY_NAME)
 
 
@@ -414,3 +434,16 @@ def test_a_stack_file_made_insecure_fails_the_plan_command_naming_the_policy(tmp
         "  policy k8s-image-pinned: kubernetes:batch/v1:Job acme-workloads-migrations: containers[0] (db-migrate): "
         "image 'ghcr.io/datafly/management-api:latest' uses the latest tag",
     ]
+
+
+def test_discovery_tag_on_a_public_subnet_is_refused(plans: dict[str, PlanRun]) -> None:
+    only = [p for p in POLICIES if p.name == "karpenter-discovery-not-public"]
+    assert evaluate_policies(plans["platform"], only) == []
+
+    def tag_public(resources: list[Resource]) -> list[Resource]:
+        subnet = next(r for r in resources if r.name == "prod-network-public-0")
+        subnet.inputs["tags"]["karpenter.sh/discovery"] = "datafly-prod"
+        return resources
+
+    (violation,) = evaluate_policies(_edited(plans["platform"], tag_public), only)
+    assert "public subnet prod-network-public-0 carries karpenter.sh/discovery" in violation.message

@@ -32,7 +32,7 @@ STACKS = stack_names()
 CHECKOV_VENV_PYTHON = ROOT / ".venv" / "checkov" / "bin" / "python"
 # CRD groups validated against their upstream schemas by the offline plan (schemas/);
 # kubernetes-validate bundles core kinds only.
-CRD_GROUPS = ("keda.sh", "external-secrets.io", "elbv2.k8s.aws")
+CRD_GROUPS = ("keda.sh", "external-secrets.io", "elbv2.k8s.aws", "karpenter.sh", "karpenter.k8s.aws")
 
 
 @dataclass
@@ -133,13 +133,15 @@ def test_checkov_scanned_every_stack(checkov_report: dict[str, Any], rendered: R
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 0
     scanned = {r["file_path"].strip("/").split("/")[0] for r in checkov_report["results"]["passed_checks"]}
-    # checkov has no check for a Namespace or a CustomResourceDefinition, the only kinds the
-    # platform stack applies itself (its add-ons are Helm releases; the ALB controller's
-    # CRDs are resources because Helm never upgrades a chart's crds/).
+    # checkov has no check for a Namespace, a CustomResourceDefinition or Karpenter's
+    # custom resources, the only kinds the platform stack applies itself (its add-ons are
+    # Helm releases; the ALB controller's CRDs are resources because Helm never upgrades
+    # a chart's crds/).
     unchecked = ("Namespace", "CustomResourceDefinition")
+    unchecked_groups = ("karpenter.sh/", "karpenter.k8s.aws/")
     checkable = {
         stack for stack in STACKS
-        if any(o["kind"] not in unchecked
+        if any(o["kind"] not in unchecked and not o["apiVersion"].startswith(unchecked_groups)
                for o in yaml.safe_load_all((rendered.root / stack / "manifests.yaml").read_text()))
     }
     assert scanned == checkable and checkable >= set(STACKS) - {"platform"}
@@ -331,6 +333,9 @@ AWS_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    # Karpenter's node role, as upstream's KarpenterNodeRole (builders/karpenter.py).
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 }
 
 
