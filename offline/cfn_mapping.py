@@ -212,6 +212,15 @@ MAPPINGS: Mapping[str, CfnMapping | NoEquivalent] = {
          "scalableDimension": "ScalableDimension", "serviceNamespace": "ServiceNamespace",
          "roleArn": "RoleARN", "tags": ("Tags", nested())},
     ),
+    "aws:cloudwatch/eventRule:EventRule": CfnMapping(
+        "AWS::Events::Rule",
+        {"name": "Name", "description": "Description", "eventPattern": ("EventPattern", json_document),
+         "eventBusName": "EventBusName", "state": "State"},
+        ignored={"tags": "AWS::Events::Rule has no Tags property (tags are set by TagResource)"},
+    ),
+    "aws:cloudwatch/eventTarget:EventTarget": NoEquivalent(
+        "CloudFormation declares a rule's targets inside AWS::Events::Rule (Targets), not as a resource"
+    ),
     "aws:cloudwatch/logGroup:LogGroup": CfnMapping(
         "AWS::Logs::LogGroup",
         {"name": "LogGroupName", "retentionInDays": "RetentionInDays", "kmsKeyId": "KmsKeyId",
@@ -219,6 +228,10 @@ MAPPINGS: Mapping[str, CfnMapping | NoEquivalent] = {
     ),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": NoEquivalent(
         "adopts the VPC's default security group; CloudFormation cannot manage it"
+    ),
+    "aws:ec2/tag:Tag": NoEquivalent(
+        "tags one existing resource by id (Karpenter's discovery tag on an adopted VPC's subnets); "
+        "CloudFormation tags only the resources it declares"
     ),
     "aws:ec2/eip:Eip": CfnMapping("AWS::EC2::EIP", {"domain": "Domain", "tags": TAGS}),
     "aws:ec2/flowLog:FlowLog": CfnMapping(
@@ -458,6 +471,15 @@ MAPPINGS: Mapping[str, CfnMapping | NoEquivalent] = {
     "aws:secretsmanager/secretVersion:SecretVersion": NoEquivalent(
         "CloudFormation sets the value through the Secret's SecretString; the only inputs are the "
         "secret's id (an output) and the secret value, which is never inspected"
+    ),
+    "aws:sqs/queue:Queue": CfnMapping(
+        "AWS::SQS::Queue",
+        {"name": "QueueName", "messageRetentionSeconds": "MessageRetentionPeriod",
+         "sqsManagedSseEnabled": "SqsManagedSseEnabled", "kmsMasterKeyId": "KmsMasterKeyId", "tags": TAGS},
+    ),
+    "aws:sqs/queuePolicy:QueuePolicy": CfnMapping(
+        "AWS::SQS::QueuePolicy",
+        {"policy": ("PolicyDocument", json_document), "queueUrl": ("Queues", wrap_list)},
     ),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": CfnMapping(
         "AWS::EC2::SecurityGroupIngress",

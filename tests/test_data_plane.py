@@ -129,7 +129,7 @@ def test_postgres_app_user_secret(postgres_plan: PlanRun) -> None:
     assert (password.inputs["length"], password.inputs["special"]) == (40, False)
     assert password.inputs["keepers"] == {"appCredentialsVersion": "1", "user": "datafly_app_a"}
     secret = one(postgres_plan, "aws:secretsmanager/secret:Secret", "postgres-app-user")
-    assert (secret.inputs["name"], secret.inputs["kmsKeyId"]) == ("datafly/acme/database", KEY_ARN)
+    assert (secret.inputs["name"], secret.inputs["kmsKeyId"]) == ("datafly/prod/acme/database", KEY_ARN)
     assert secret.protect
     version = one(postgres_plan, "aws:secretsmanager/secretVersion:SecretVersion", "postgres-app-user-version")
     # Only ever a secret: the password never reaches the plan in plaintext.
