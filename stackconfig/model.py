@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
 from builders.eks import node_ami_type
@@ -243,7 +243,7 @@ class PlatformConfig(Model):
     """`datafly:platform` — one per environment."""
 
     environment: EnvironmentName = Field(description="Environment name, e.g. `prod`.")
-    protect: bool = Field(True, description="Protect stateful resources from deletion.")
+    protect: StrictBool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
 
     @model_validator(mode="after")
@@ -681,7 +681,7 @@ class TenantConfig(Model):
 
     name: CustomerName = Field(description="Customer id; the namespace is `customer-<name>`.")
     domain: Domain = Field(description="Customer domain; hosts default to data/app/api.<domain>.")
-    protect: bool = Field(True, description="Protect stateful resources from deletion.")
+    protect: StrictBool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
 
     @model_validator(mode="after")
