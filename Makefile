@@ -37,12 +37,19 @@ $(CHECKOV_STAMP): scanners/requirements-checkov.txt
 
 venv: $(STAMP) $(CHECKOV_STAMP)
 
+# make exits 2 whenever a recipe fails, whatever the command's own code; so the plan's
+# code and its meaning are printed here, and `$(PY) -m offline.plan` returns them itself.
+PLAN_FAILED = { rc=$$?; case $$rc in 1) m="validation or mandatory-policy violations";; \
+	2) m="bad configuration or stack file";; 3) m="the program failed (a bug)";; *) m="unexpected";; esac; \
+	echo "make $@: the plan exited $$rc ($$m); make itself exits 2 on any failure," \
+	"run $(PY) -m offline.plan $(1) for the plan's own exit code" >&2; exit $$rc; }
+
 plan: $(STAMP)
 	@test -n "$(STACK)" || { echo "usage: make plan STACK=<name> (stacks: $$(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$$/\1/p' | tr '\n' ' '))"; exit 2; }
-	$(PY) -m offline.plan $(STACK)
+	$(PY) -m offline.plan $(STACK) || $(call PLAN_FAILED,$(STACK))
 
 plan-all: $(STAMP)
-	$(PY) -m offline.plan --all
+	$(PY) -m offline.plan --all || $(call PLAN_FAILED,--all)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -53,9 +60,13 @@ lint: $(STAMP) typecheck
 test: $(STAMP) $(CHECKOV_STAMP) lint
 	$(PY) -m pytest
 
+# Each page is written to a temporary file and renamed only when its generator succeeded,
+# so a failure never leaves an empty or half-written page behind.
 docs: $(STAMP)
-	$(PY) -m tools.config_docs > docs/configuration.md
-	$(PY) -m policies.docs > docs/policies.md
+	$(PY) -m tools.config_docs > docs/configuration.md.tmp && mv docs/configuration.md.tmp docs/configuration.md \
+		|| { rm -f docs/configuration.md.tmp; exit 1; }
+	$(PY) -m policies.docs > docs/policies.md.tmp && mv docs/policies.md.tmp docs/policies.md \
+		|| { rm -f docs/policies.md.tmp; exit 1; }
 	$(PY) -m policies.docs --readme
 
 snapshots: $(STAMP)

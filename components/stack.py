@@ -10,8 +10,9 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from builders.customer_iam import keda_role_name_pattern
-from stackconfig import ConfigError, platform_problems
+from stackconfig import ConfigError, Problem, platform_problems
 from stackconfig.model import PlatformConfig, StackConfig
+from stackconfig.pulumi_source import ConfigRunError
 
 from .cluster_access import ClusterAccess
 from .customer import Customer, CustomerArgs, PlatformServices
@@ -129,8 +130,8 @@ def deploy_tenant(config: StackConfig) -> dict[str, Any]:
         shared = None
         if tenant.kafka.mode == "shared":
             shared = SharedKafka(
-                cluster_arn=reference.require_output("kafkaClusterArn"),
-                bootstrap_brokers=reference.require_output("kafkaBootstrapBrokersIam"),
+                cluster_arn=_shared_kafka_output(reference, tenant.platform.stack, "kafkaClusterArn"),
+                bootstrap_brokers=_shared_kafka_output(reference, tenant.platform.stack, "kafkaBootstrapBrokersIam"),
             )
         platform = PlatformServices(
             vpc_cidr=reference.require_output("vpcCidr"),
@@ -148,3 +149,19 @@ def deploy_tenant(config: StackConfig) -> dict[str, Any]:
     )
     outputs.update({"namespace": customer.namespace, "hosts": customer.hosts, **customer.data.outputs()})
     return outputs
+
+
+def _shared_kafka_output(reference: pulumi.StackReference, platform: str, name: str) -> pulumi.Output[Any]:
+    """A shared-Kafka output of the platform stack. A platform with `kafka.mode: none`
+    exports none: say so as a config error, not the SDK's KeyError from require_output."""
+
+    def present(outputs: Any) -> Any:
+        if not isinstance(outputs, dict) or outputs.get(name) is None:
+            error = ConfigError([Problem(
+                "datafly:tenant.kafka.mode", "shared",
+                f"the platform stack {platform} exports no {name} (its datafly:platform.kafka.mode is none?); "
+                "use kafka.mode dedicated or give the platform a shared MSK cluster")])
+            raise ConfigRunError(error)
+        return outputs[name]
+
+    return reference.outputs.apply(present)

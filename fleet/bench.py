@@ -170,7 +170,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     (args.out / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(markdown, end="")
     print(f"Wrote {args.out / 'report.md'} and {args.out / 'report.json'}")
+    missed = missed_targets(data)
+    if missed:
+        print("bench: MISSED " + "; ".join(missed), file=sys.stderr)
+        return EXIT_MISSED
     return 0
+
+
+EXIT_MISSED = 1
+
+
+def missed_targets(data: dict[str, Any]) -> list[str]:
+    """The targets the report misses: `make bench` fails on any of them."""
+    missed = []
+    one = data["oneStack"]
+    if not one["meetsTarget"]:
+        missed.append(f"one stack took {one['medianSeconds']:.2f} s (target < {one['targetSeconds']:.0f} s)")
+    linear = data["linear"]
+    if linear is not None and not linear["meetsTarget"]:
+        missed.append(f"{linear['customers']} stacks took {linear['seconds']:.2f} s "
+                      f"(limit {linear['limitSeconds']:.2f} s)")
+    return missed
 
 
 if __name__ == "__main__":

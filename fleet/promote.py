@@ -170,6 +170,10 @@ class StackOperations(Protocol):
     def up(self, stack: str) -> str: ...
 
 
+class PulumiCliMissing(Exception):
+    """A real promotion needs the Pulumi CLI; this says so plainly."""
+
+
 class PulumiAutomation:
     """`pulumi preview` / `pulumi up` of this project's stacks through the Automation
     API (a local workspace on the project directory, so the CLI reads the edited stack
@@ -186,6 +190,12 @@ class PulumiAutomation:
 
     def _select(self, stack: str) -> Any:
         from pulumi import automation as auto  # imported here: the dry run and tests never need it
+
+        if shutil.which("pulumi") is None:
+            raise PulumiCliMissing(
+                "the Pulumi CLI is not installed here (no `pulumi` on PATH): a real promotion runs "
+                "`pulumi preview` and `pulumi up` through it; install it (https://www.pulumi.com/docs/install/) "
+                "and log in, or use --dry-run for the offline plan")
 
         name = f"{self.organization}/{stack}" if self.organization else stack
         return auto.select_stack(stack_name=name, work_dir=str(self.work_dir))
@@ -520,6 +530,9 @@ def main(argv: Optional[Sequence[str]] = None, operations: Optional[StackOperati
                                      "stacks": {r.stack: {"changed": r.changed, "violations": r.violations}
                                                 for r in results}})
             return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+        if operations is None and shutil.which("pulumi") is None:
+            raise PromoteError("a real promotion runs `pulumi preview` and `pulumi up`, and the Pulumi CLI is not "
+                               "installed here (no `pulumi` on PATH); install it and log in, or use --dry-run")
         ops = operations or PulumiAutomation(args.root, args.organization,
                                              on_output=lambda line: print(line, end=""))
         promotion = promote(waves, release, ops, args.root)

@@ -29,11 +29,18 @@ from . import capacity, report
 from .behaviour import warnings as behaviour_warnings
 from .cel import evaluate_objects as evaluate_cel_rules
 from .checks import Violation, check_plan
+from .fleet_checks import FleetProblem, check_fleet, load_entries, problems_for
 from .policy_check import evaluate_policies
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
 from .stackfile import ROOT, StackFileError, read_stack, stack_names, stack_path
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
+EXIT_MEANINGS = {
+    EXIT_OK: "clean",
+    EXIT_VIOLATIONS: "validation or mandatory-policy violations",
+    EXIT_CONFIG: "bad configuration or stack file",
+    EXIT_PROGRAM: "the program failed (a bug)",
+}
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -57,6 +64,13 @@ class Planner:
         self.out_dir = out_dir if out_dir is not None else root / "out"
         self._runs: dict[str, PlanResult] = {}
         self._results: dict[str, PlanResult] = {}
+        self._fleet: Optional[list[FleetProblem]] = None
+
+    def fleet_problems(self) -> list[FleetProblem]:
+        """Clashes between this project's stack files (offline/fleet_checks.py), found once."""
+        if self._fleet is None:
+            self._fleet = check_fleet(load_entries(self.root))
+        return self._fleet
 
     def plan(self, stack: str) -> PlanResult:
         if stack not in self._results:
@@ -81,6 +95,9 @@ class Planner:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.problems])
         if stack_file.plaintext_secrets:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in stack_file.plaintext_secrets])
+        clashes = problems_for(stack, self.fleet_problems())
+        if clashes:
+            return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in clashes])
         references = self._references(config)
         if config.tenant is not None and config.tenant.platform is not None:
             outputs = references.get(config.tenant.platform.stack, {})
@@ -148,6 +165,7 @@ def print_result(result: PlanResult, out: TextIO, out_dir: Path, root: Path) -> 
         print(f"error: stack {result.stack}: {what}:", file=sys.stderr)
         for line in result.problems:
             print(f"  {line}", file=sys.stderr)
+        report.mark_failed(out_dir / result.stack, result.exit_code, EXIT_MEANINGS[result.exit_code], result.problems)
         return
     run = result.run
     print(f"Previewing update ({run.stack.project}/{run.stack.stack}) offline, under the mock runtime:", file=out)
@@ -211,6 +229,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("name a stack, or pass --all")
     planner = Planner(args.root, args.out)
     worst = EXIT_OK
+    results: list[PlanResult] = []
     for name in names:
         try:
             result = planner.plan(name)
@@ -222,8 +241,41 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if len(names) > 1:
             print(f"=== {name} ===")
         print_result(result, sys.stdout, args.out, args.root)
+        results.append(result)
         worst = max(worst, result.exit_code)
+    if len(names) > 1:
+        print()
+        for line in summary_table(results):
+            print(line)
     return worst
+
+
+def _problem_summary(result: PlanResult) -> str:
+    parts = []
+    if result.problems:
+        parts.append(f"{len(result.problems)} config problem(s)" if result.exit_code == EXIT_CONFIG
+                     else "; ".join(result.problems))
+    if result.violations:
+        parts.append(f"{len(result.violations)} validation violation(s)")
+    if result.policy_violations:
+        parts.append(f"{len(result.policy_violations)} policy violation(s)")
+    return ", ".join(parts) or "-"
+
+
+def summary_table(results: Sequence[PlanResult]) -> list[str]:
+    """The end of a multi-stack plan: one row per stack, then one line that says passed
+    only when every stack did."""
+    width = max([len("stack"), *(len(r.stack) for r in results)]) + 2
+    lines = [f"{'stack'.ljust(width)}exit  problems"]
+    lines += [f"{r.stack.ljust(width)}{str(r.exit_code).ljust(6)}{_problem_summary(r)}" for r in results]
+    failed = [r for r in results if r.exit_code != EXIT_OK]
+    worst = max((r.exit_code for r in results), default=EXIT_OK)
+    if failed:
+        lines.append(f"FAILED: {len(failed)} of {len(results)} stacks ({', '.join(r.stack for r in failed)}); "
+                     f"exit {worst} ({EXIT_MEANINGS[worst]})")
+    else:
+        lines.append(f"All {len(results)} stacks planned clean: validation and all {len(POLICIES)} policies passed.")
+    return lines
 
 
 if __name__ == "__main__":

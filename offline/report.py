@@ -142,12 +142,29 @@ def summary_lines(run: PlanRun) -> list[str]:
     lines = ["Resources by type:"]
     for type_, count in sorted(counts.items()):
         lines.append(f"    {type_.ljust(width)}{count:>4}")
-    lines.append(f"    {'total'.ljust(width)}{len(run.resources) + 1:>4}  (+1 stack)")
+    # The stack itself (pulumi:pulumi:Stack) is not among the recorded resources.
+    lines.append(f"    {'total'.ljust(width)}{len(run.resources):>4}  resources")
     return lines
+
+
+ARTEFACTS = ("plan.json", "manifests.yaml", "releases.yaml", "graph.dot")
+FAILED_MARKER = "PLAN-FAILED.txt"
+
+
+def mark_failed(out_dir: Path, exit_code: int, meaning: str, problems: Iterable[str]) -> None:
+    """A failed plan leaves no earlier run's artefacts looking current: they are removed
+    and a marker says why there are none."""
+    for name in ARTEFACTS:
+        (out_dir / name).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"The last offline plan of this stack failed: exit {exit_code} ({meaning}).",
+             "No plan artefacts were written; earlier ones were removed.", "", *problems]
+    (out_dir / FAILED_MARKER).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_outputs(run: PlanRun, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / FAILED_MARKER).unlink(missing_ok=True)
     paths = {
         "plan": out_dir / "plan.json",
         "manifests": out_dir / "manifests.yaml",
@@ -156,7 +173,13 @@ def write_outputs(run: PlanRun, out_dir: Path) -> dict[str, Path]:
     }
     paths["plan"].write_text(json.dumps(plan_json(run), indent=2, sort_keys=False) + "\n", encoding="utf-8")
     paths["manifests"].write_text(render_yaml(kubernetes_objects(run)), encoding="utf-8")
-    paths["releases"].write_text(render_yaml(helm_releases(run)), encoding="utf-8")
+    releases = helm_releases(run)
+    # A customer stack installs no Helm release (the platform does): say so rather than
+    # leave an empty file that looks like a failed render.
+    header = "" if releases else (
+        "# This stack installs no Helm release: customer stacks run on the platform's add-ons\n"
+        "# (the platform stack's releases.yaml lists them); its Kubernetes objects are in manifests.yaml.\n")
+    paths["releases"].write_text(header + render_yaml(releases), encoding="utf-8")
     paths["graph"].write_text(graph_dot(run), encoding="utf-8")
     return paths
 

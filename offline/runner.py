@@ -16,6 +16,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from stackconfig import ConfigError
+from stackconfig.pulumi_source import ConfigRunError
 
 from . import fabricate
 from .stackfile import ROOT, StackFile
@@ -279,6 +280,8 @@ def _run(
 
     try:
         _sync_await(run_pulumi_func(main))
+    except ConfigRunError as exc:
+        raise ProgramConfigError(exc.error) from None
     except pulumi.RunError as exc:
         cause = exc.__cause__
         if isinstance(cause, ConfigError):

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from offline import safe_yaml
 from stackconfig import Problem, is_secret_path, plaintext_secret_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,34 @@ def placeholder(ciphertext: str) -> str:
     return hashlib.sha256(("offline-plan:" + ciphertext).encode()).hexdigest()
 
 
+# The attributes of a stack settings file, as the Pulumi CLI reads it
+# (https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/): anything else,
+# e.g. a mistyped `Config:`, would be ignored by the CLI and the stack run without its config.
+STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+
+
+def read_document(path: Path, root: Path = ROOT) -> dict[str, Any]:
+    """The stack file as a mapping, refused with one line (StackFileError) when it is not
+    UTF-8, is binary, expands aliases without bound, repeats a key or has keys the CLI
+    does not read."""
+    shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        document = safe_yaml.load_file(path, shown) or {}
+    except safe_yaml.YamlFileError as exc:
+        raise StackFileError(str(exc)) from None
+    except OSError as exc:
+        raise StackFileError(f"cannot read {shown}: {exc.strerror}") from None
+    if not isinstance(document, dict):
+        raise StackFileError(f"{shown}: expected a mapping with a `config:` mapping")
+    unknown = [str(k) for k in document if k not in STACK_FILE_KEYS]
+    if unknown:
+        raise StackFileError(f"{shown}: unknown top-level key(s) {', '.join(unknown)}; a stack file has "
+                             f"{', '.join(STACK_FILE_KEYS)} (did you mean `config:`?)")
+    if not isinstance(document.get("config") or {}, dict):
+        raise StackFileError(f"{shown}: `config:` must be a mapping")
+    return document
+
+
 def read_stack(stack: str, root: Path = ROOT) -> StackFile:
     project = project_file(root)
     name = str(project["name"])
@@ -72,13 +101,7 @@ def read_stack(stack: str, root: Path = ROOT) -> StackFile:
     if not path.exists():
         known = ", ".join(stack_names(root)) or "none"
         raise StackFileError(f"no stack file {path.relative_to(root)} (stacks: {known})")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle) or {}
-    except yaml.YAMLError as exc:
-        raise StackFileError(f"{path.relative_to(root)} is not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise StackFileError(f"{path.relative_to(root)}: expected a mapping with a `config:` mapping")
+    document = read_document(path, root)
 
     raw: dict[str, Any] = {}
     for key, spec in (project.get("config") or {}).items():

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
 from builders.data_stores import (
@@ -381,7 +381,7 @@ class PlatformConfig(Model):
     """`datafly:platform` — one per environment."""
 
     environment: EnvironmentName = Field(description="Environment name, e.g. `prod`.")
-    protect: bool = Field(True, description="Protect stateful resources from deletion.")
+    protect: StrictBool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
 
     @model_validator(mode="after")
@@ -965,7 +965,7 @@ class TenantConfig(Model):
         )
     )
     domain: Domain = Field(description="Customer domain; hosts default to data/app/api.<domain>.")
-    protect: bool = Field(True, description="Protect stateful resources from deletion.")
+    protect: StrictBool = Field(True, description="Protect stateful resources from deletion.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every AWS resource.")
 
     @model_validator(mode="after")

@@ -194,5 +194,5 @@ def test_tree_and_summary() -> None:
     assert tree[1].split() == ["+", "pulumi:pulumi:Stack", "datafly-unit"]
     assert any(line.split()[-2:] == ["aws:kms/key:Key", "key"] for line in tree)
     summary = report.summary_lines(plan_run)
-    assert summary[-1].split()[:2] == ["total", str(len(plan_run.resources) + 1)]
+    assert summary[-1].split()[:3] == ["total", str(len(plan_run.resources)), "resources"]
     assert len(of_type(plan_run, "aws:kms/key:Key")) == 1
