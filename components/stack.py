@@ -53,6 +53,8 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
             kafka=platform.kafka if platform.kafka.mode == "shared" else None,
             protect=platform.protect,
             tags=tags,
+            observability=platform.observability,
+            environment=platform.environment,
         ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
@@ -83,6 +85,8 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
                 kafka=None,
                 protect=tenant.protect,
                 tags=tags,
+                observability=dedicated.observability,
+                environment=tenant.name,
             ),
             aws_opts,
         )

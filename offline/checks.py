@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
+import yaml
+
+from builders.alert_rules import check_rules
+
 from . import report
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 from .validate import Violation, validate_objects
@@ -114,9 +118,33 @@ STATEFUL_TYPES = frozenset({
     "aws:eks/cluster:Cluster",
 })
 
+RULE_GROUP_NAMESPACE_TYPE = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+
+
+def alert_rules(run: PlanRun) -> Iterator[Violation]:
+    """Every AMP rule group the plan loads: each expression parses and selects only
+    metrics a scraped exporter emits and its scrape job keeps (builders/alert_rules.py).
+    AMP itself accepts a rule on a metric nobody sends; that alert would never fire."""
+    for resource in run.resources:
+        if resource.type != RULE_GROUP_NAMESPACE_TYPE:
+            continue
+        data = resource.inputs.get("data")
+        try:
+            document = yaml.safe_load(data) if isinstance(data, str) else None
+        except yaml.YAMLError as exc:
+            yield Violation(_label(resource), "data", f"is not YAML: {exc}")
+            continue
+        if not isinstance(document, dict):
+            yield Violation(_label(resource), "data", "is not a Prometheus rules file")
+            continue
+        for problem in check_rules(document):
+            yield Violation(_label(resource), "data", problem)
+
+
 PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
     explicit_providers,
     crds_before_custom_resources,
     no_secret_leaks,
     protected_stateful,
+    alert_rules,
 )
