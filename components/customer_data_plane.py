@@ -121,6 +121,14 @@ class CustomerDataPlane(pulumi.ComponentResource):
             cluster_arn = args.shared_kafka.cluster_arn
             self.kafka_bootstrap_brokers = pulumi.Output.from_input(args.shared_kafka.bootstrap_brokers)
         mode = config.kafka.mode
+        # What the customer's alarms and dashboard watch (components/customer_alarms.py).
+        self.postgres_identifier = postgres.identifier
+        self.redis_member_clusters = redis.member_clusters
+        self.kafka_cluster_name: Optional[pulumi.Output[str]] = None
+        self.kafka_broker_count = 0
+        if config.kafka.mode == "dedicated":
+            self.kafka_cluster_name = kafka.cluster_name
+            self.kafka_broker_count = kafka.broker_count
 
         # The External Secrets SecretStore's role: read the customer's secrets, the
         # RDS-managed master secret and decrypt with their keys, nothing else.
