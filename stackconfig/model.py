@@ -261,8 +261,7 @@ class AlertSubscription(Model):
 
 
 class ObservabilityConfig(Model):
-    """Metrics (Amazon Managed Service for Prometheus, its managed scraper), alert rules
-    and their routing to the environment's SNS topic."""
+    """Metrics (AMP workspace and managed scraper), alert rules, and their SNS alerts topic."""
 
     enabled: bool = Field(True, description="Create the workspace, scraper, rules and alerts topic.")
     scrape_interval_seconds: int = Field(
