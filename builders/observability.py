@@ -101,9 +101,11 @@ def scrape_configuration(scrape_interval: str = DEFAULT_SCRAPE_INTERVAL) -> str:
             # port `metrics` (prometheus.metricServer.portName, 8080).
             _service_job("keda-metrics-apiserver", re.escape(KEDA_NAMESPACE), "keda-operator-metrics-apiserver",
                          "metrics", "keda-metrics-apiserver"),
-            # aws/karpenter-provider-aws chart 1.14.1: Service `karpenter`, port `http-metrics`
-            # (controller.metrics.port 8080). Any namespace: where Karpenter is installed is
-            # its release's choice; absent, the job simply finds no target.
+            # aws/karpenter-provider-aws charts/karpenter/templates/service.yaml at v1.14.1:
+            # port `http-metrics` (controller.metrics.port, 8080), labelled
+            # app.kubernetes.io/name=karpenter (templates/_helpers.tpl selectorLabels).
+            # Any namespace: where Karpenter is installed is its release's choice; absent,
+            # the job simply finds no target.
             _service_job("karpenter", ".+", "karpenter", "http-metrics", "karpenter"),
             # cAdvisor through the API server's node proxy, as AMP's default scraper
             # configuration does: the scraper never needs to reach the kubelet port.

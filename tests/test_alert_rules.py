@@ -84,13 +84,22 @@ def test_every_alert_names_its_customer(alert: str) -> None:
     assert "{{ $labels.customer }}" in rule["annotations"]["summary"]
 
 
+def _selectors(expr: str) -> list[Any]:
+    found: list[Any] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(node)
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found
+
+
 def test_customer_alerts_only_select_customer_namespaces() -> None:
     for name, rule in RULES.items():
         if rule["labels"].get("customer") == "platform":
             continue
-        selectors: list[Any] = []
-        promql_parser.walk(promql_parser.parse(rule["expr"]),
-                           lambda n: selectors.append(n) if isinstance(n, promql_parser.VectorSelector) else None)
+        selectors = _selectors(rule["expr"])
         assert selectors, name
         for selector in selectors:
             matchers = {(m.name, str(m.op), m.value) for m in selector.matchers.matchers}
