@@ -92,6 +92,8 @@ def kafka_disk_alarm(t: AlarmThresholds, broker_id: int) -> AlarmSpec:
 
 
 def kafka_lag_alarm(t: AlarmThresholds, service: str) -> AlarmSpec:
+    """On the customer's own MSK cluster, or on the platform's shared one (its consumer
+    groups and topics carry the customer's prefix)."""
     return AlarmSpec(f"{service}-lag", "AWS/Kafka", "SumOffsetLag", ("Cluster Name", "Consumer Group", "Topic"),
                      "Maximum", "GreaterThanThreshold", t.kafka_consumer_lag, 2,
                      f"{service}: consumer group lag above {t.kafka_consumer_lag} messages for 10 minutes")
@@ -153,9 +155,10 @@ def dashboard_body(
             for n in cache_nodes)], "Average"),
     ]
     if kafka_cluster is not None:
-        panels.append(("Kafka data log disk %",
-                       [["AWS/Kafka", "KafkaDataLogsDiskUsed", "Cluster Name", kafka_cluster, "Broker ID", str(b)]
-                        for b in range(1, kafka_brokers + 1)], "Maximum"))
+        if kafka_brokers:
+            panels.append(("Kafka data log disk %",
+                           [["AWS/Kafka", "KafkaDataLogsDiskUsed", "Cluster Name", kafka_cluster, "Broker ID", str(b)]
+                            for b in range(1, kafka_brokers + 1)], "Maximum"))
         if lag:
             panels.append(("Kafka consumer lag (SumOffsetLag)",
                            [["AWS/Kafka", "SumOffsetLag", "Cluster Name", kafka_cluster, "Consumer Group", group,

@@ -38,6 +38,8 @@ MSK_MAX_AZS = 3
 class SharedKafka:
     cluster_arn: pulumi.Input[str]
     bootstrap_brokers: pulumi.Input[str]
+    # The "Cluster Name" dimension of the customer's consumer-lag alarms.
+    cluster_name: Optional[pulumi.Input[str]] = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ class CustomerDataPlane(pulumi.ComponentResource):
         if config.kafka.mode == "dedicated":
             self.kafka_cluster_name = kafka.cluster_name
             self.kafka_broker_count = kafka.broker_count
+        elif args.shared_kafka is not None and args.shared_kafka.cluster_name is not None:
+            # The platform's brokers and their disks are the platform's; the customer's
+            # consumer groups on them are the customer's.
+            self.kafka_cluster_name = pulumi.Output.from_input(args.shared_kafka.cluster_name)
 
         # The External Secrets SecretStore's role: read the customer's secrets, the
         # RDS-managed master secret and decrypt with their keys, nothing else.

@@ -115,6 +115,7 @@ def deploy_tenant(region: str, tenant: TenantConfig) -> dict[str, Any]:
             shared = SharedKafka(
                 cluster_arn=reference.require_output("kafkaClusterArn"),
                 bootstrap_brokers=reference.require_output("kafkaBootstrapBrokersIam"),
+                cluster_name=reference.require_output("kafkaClusterName"),
             )
         platform = PlatformServices(
             vpc_cidr=reference.require_output("vpcCidr"),

@@ -296,7 +296,7 @@ class AlarmThresholds(Model):
     )
     kafka_consumer_lag: int = Field(
         100000, ge=1, le=1000000000,
-        description="Dedicated MSK SumOffsetLag of a consumer group on its topic (10 minutes).",
+        description="MSK SumOffsetLag of a consumer group on its topic (10 minutes).",
     )
 
 

@@ -166,16 +166,23 @@ def test_a_shared_platform_customer_alarms_on_its_database_and_cache(platform_pl
     topic = platform_plan.outputs["alertsTopicArn"].value
     assert set(alarms) == {f"datafly-prod-acme-{r}" for r in (
         "rds-cpu", "rds-free-storage", "rds-freeable-memory", "rds-connections",
-        "cache-cpu-001", "cache-memory-001", "cache-evictions-001")}
+        "cache-cpu-001", "cache-memory-001", "cache-evictions-001",
+        "event-processor-lag", "delivery-workers-lag")}
     assert all(a["alarmActions"] == [topic] and a["okActions"] == [topic] for a in alarms.values())
     cpu = alarms["datafly-prod-acme-rds-cpu"]
     assert (cpu["namespace"], cpu["metricName"], cpu["dimensions"], cpu["threshold"], cpu["statistic"]) == (
         "AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "datafly-acme"}, 80, "Average")
     assert alarms["datafly-prod-acme-rds-free-storage"]["threshold"] == 5 * 1024**3
     assert alarms["datafly-prod-acme-cache-memory-001"]["dimensions"] == {"CacheClusterId": "datafly-acme-001"}
+    # Its consumer groups on the platform's shared MSK (no broker disk alarms: those
+    # brokers are the platform's).
+    assert alarms["datafly-prod-acme-event-processor-lag"]["dimensions"] == {
+        "Cluster Name": platform_plan.outputs["kafkaClusterName"].value,
+        "Consumer Group": "acme.event-processor", "Topic": "acme.events.raw"}
     body = json.loads(one(acme, "aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert "PostgreSQL CPU %" in titles and "Load balancer requests and 5xx" in titles
+    assert "Kafka data log disk %" not in titles and "Kafka consumer lag (SumOffsetLag)" in titles
     assert "k8s-customeracme" in json.dumps(body)
 
 
