@@ -70,6 +70,16 @@ METRICS_SERVER_CHART = ChartSpec(
     app_version="0.8.0",
 )
 
+# prometheus-community/helm-charts `charts/kube-state-metrics/Chart.yaml` at tag
+# kube-state-metrics-8.4.0: `version: 8.4.0`, `appVersion: 2.20.0`
+# (https://github.com/prometheus-community/helm-charts/releases/tag/kube-state-metrics-8.4.0).
+KUBE_STATE_METRICS_CHART = ChartSpec(
+    chart="kube-state-metrics",
+    repository="https://prometheus-community.github.io/helm-charts",
+    version="8.4.0",
+    app_version="2.20.0",
+)
+
 # kubernetes/ingress-nginx `charts/ingress-nginx/Chart.yaml`: chart 4.15.1 ships controller
 # v1.15.1 (https://github.com/kubernetes/ingress-nginx/releases/tag/helm-chart-4.15.1).
 # Fixes for CVE-2025-1974 ("IngressNightmare") landed in 1.11.5/1.12.1, well below this.
@@ -194,9 +204,14 @@ def keda_values(operator_role_arn: str) -> dict[str, Any]:
             }
             for c in components
         },
-        # No Prometheus in the platform; exposing scrape endpoints nobody reads only
-        # widens what a pod in the cluster can reach.
-        "prometheus": {c: {"enabled": False} for c in components},
+        # The environment's AMP scraper reads the operator's scaler metrics (scaler errors,
+        # lag) and the metrics adapter's availability (builders/observability.py); the
+        # webhooks' endpoint has nothing the alerts use.
+        "prometheus": {
+            "operator": {"enabled": True},
+            "metricServer": {"enabled": True},
+            "webhooks": {"enabled": False},
+        },
         # The operator's own role can do nothing but assume the per-customer
         # `datafly-keda-<environment>-<customer>` roles; a customer's TriggerAuthentication names its
         # role in `podIdentity.roleArn` and the operator assumes it for that scaler.

@@ -17,10 +17,12 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from builders.ingress import HOST_ROLES
+from builders.ingress import HOST_ROLES, alb_group_name
+from builders.services import CATALOGUE, consumed_topic, consumer_group
 from stackconfig.model import TenantConfig
 
 from .cluster_access import ClusterAccess
+from .customer_alarms import ConsumerLag, CustomerAlarms, CustomerAlarmsArgs
 from .customer_certificate import CustomerCertificate, CustomerCertificateArgs
 from .customer_data_plane import CustomerDataPlane, CustomerDataPlaneArgs, SharedKafka
 from .customer_dns_records import CustomerDnsRecords, CustomerDnsRecordsArgs
@@ -53,6 +55,10 @@ class CustomerArgs:
     # The add-on releases of a cluster this stack owns: custom resources need their
     # CRDs and webhooks, and Ingresses must be deleted while the ALB controller runs.
     cluster_ready: Sequence[pulumi.Resource] = ()
+    # `datafly-<environment>-<customer>`, the name of its alarms and dashboard, and the
+    # environment's alerts topic their actions publish to (none: alarms without actions).
+    alarm_prefix: Optional[pulumi.Input[str]] = None
+    alarm_actions: pulumi.Input[Sequence[str]] = ()
 
 
 class Customer(pulumi.ComponentResource):
@@ -82,6 +88,29 @@ class Customer(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+        if config.alarms.enabled and args.alarm_prefix is not None:
+            CustomerAlarms(
+                f"{name}-alarms",
+                CustomerAlarmsArgs(
+                    prefix=args.alarm_prefix,
+                    region=args.region,
+                    thresholds=config.alarms.thresholds,
+                    alarm_actions=args.alarm_actions,
+                    db_instance=data.postgres_identifier,
+                    cache_nodes=data.redis_member_clusters,
+                    cache_node_count=config.redis.num_nodes,
+                    kafka_cluster_name=data.kafka_cluster_name,
+                    kafka_broker_count=data.kafka_broker_count,
+                    consumer_lag=[
+                        ConsumerLag(svc.name, group, topic)
+                        for svc in CATALOGUE
+                        if (group := consumer_group(data.topic_prefix, svc.key)) is not None
+                        and (topic := consumed_topic(data.topic_prefix, svc.key)) is not None
+                    ],
+                    alb_ingress_group=alb_group_name(config) if config.ingress.class_name == "alb" else None,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
         ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=config.name, alb=config.ingress.class_name == "alb"), k8s_opts)
         hosts = [config.host(role) for role in HOST_ROLES]
         zone = config.ingress.route53_zone_id

@@ -38,6 +38,8 @@ MSK_MAX_AZS = 3
 class SharedKafka:
     cluster_arn: pulumi.Input[str]
     bootstrap_brokers: pulumi.Input[str]
+    # The "Cluster Name" dimension of the customer's consumer-lag alarms.
+    cluster_name: Optional[pulumi.Input[str]] = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,18 @@ class CustomerDataPlane(pulumi.ComponentResource):
             cluster_arn = args.shared_kafka.cluster_arn
             self.kafka_bootstrap_brokers = pulumi.Output.from_input(args.shared_kafka.bootstrap_brokers)
         mode = config.kafka.mode
+        # What the customer's alarms and dashboard watch (components/customer_alarms.py).
+        self.postgres_identifier = postgres.identifier
+        self.redis_member_clusters = redis.member_clusters
+        self.kafka_cluster_name: Optional[pulumi.Output[str]] = None
+        self.kafka_broker_count = 0
+        if config.kafka.mode == "dedicated":
+            self.kafka_cluster_name = kafka.cluster_name
+            self.kafka_broker_count = kafka.broker_count
+        elif args.shared_kafka is not None and args.shared_kafka.cluster_name is not None:
+            # The platform's brokers and their disks are the platform's; the customer's
+            # consumer groups on them are the customer's.
+            self.kafka_cluster_name = pulumi.Output.from_input(args.shared_kafka.cluster_name)
 
         # The External Secrets SecretStore's role: read the customer's secrets, the
         # RDS-managed master secret and decrypt with their keys, nothing else.

@@ -216,6 +216,8 @@ class MskCluster(pulumi.ComponentResource):
 
         self.cluster_arn = cluster.arn
         self.cluster_name = cluster.cluster_name
+        # Broker IDs are 1..broker_count: the "Broker ID" dimension of per-broker metrics.
+        self.broker_count = args.broker_count
         self.cluster_uuid = cluster.arn.apply(cluster_uuid)
         self.bootstrap_brokers_iam = cluster.bootstrap_brokers_sasl_iam
         self.security_group_id = security_group.id

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from stackconfig.model import AddonsConfig, ClusterConfig, KafkaClusterConfig, NetworkConfig
+from stackconfig.model import AddonsConfig, ClusterConfig, KafkaClusterConfig, NetworkConfig, ObservabilityConfig
 
 from .aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
 from .cluster_access import ClusterAccess
@@ -24,6 +24,7 @@ from .keda import Keda, KedaArgs
 from .metrics_server import MetricsServer, MetricsServerArgs
 from .msk_cluster import MskCluster, MskClusterArgs
 from .network import Network, NetworkArgs
+from .observability import Observability, ObservabilityArgs
 
 # MSK places brokers in two or three client subnets (standard brokers).
 MSK_MAX_AZS = 3
@@ -45,6 +46,10 @@ class PlatformArgs:
     # The KEDA customer roles this cluster's operator may assume
     # (builders.customer_iam.keda_role_name_pattern).
     keda_customer_role_name_pattern: str
+    # Metrics and alerting; `environment` names its account/region-unique resources
+    # (the platform's environment, or the dedicated-tier customer).
+    observability: Optional[ObservabilityConfig] = None
+    environment: str = ""
 
 
 class Platform(pulumi.ComponentResource):
@@ -145,6 +150,24 @@ class Platform(pulumi.ComponentResource):
             )
             self.ingress_classes.append("nginx")
             self.addon_releases.append(nginx.release)
+        self.observability: Optional[Observability] = None
+        if args.observability is not None and args.observability.enabled:
+            self.observability = Observability(
+                f"{name}-observability",
+                ObservabilityArgs(
+                    environment=args.environment or name,
+                    region=args.region,
+                    config=args.observability,
+                    cluster_name=eks.access.cluster_name,
+                    cluster_arn=eks.cluster.arn,
+                    subnet_ids=network.private_subnet_ids,
+                    cluster_security_group_id=eks.access.node_security_group_id,
+                    protect=args.protect,
+                    depends_on=after_alb,
+                ),
+                on_cluster,
+            )
+            self.addon_releases.append(self.observability.release)
         self.kafka = None
         if args.kafka is not None:
             zones = min(args.network.availability_zones, MSK_MAX_AZS)
@@ -183,6 +206,13 @@ class Platform(pulumi.ComponentResource):
             # Customer stacks' `datafly-keda-<environment>-<customer>` roles trust this principal.
             "kedaOperatorRoleArn": self.keda_operator_role_arn,
         }
+        if self.observability is not None:
+            outputs.update({
+                # Customer stacks send their CloudWatch alarms here.
+                "alertsTopicArn": self.observability.alerts_topic_arn,
+                "prometheusWorkspaceArn": self.observability.workspace_arn,
+                "prometheusEndpoint": self.observability.workspace_endpoint,
+            })
         if self.kafka is not None:
             outputs.update({
                 "kafkaClusterArn": self.kafka.cluster_arn,

@@ -100,6 +100,8 @@ class Redis(pulumi.ComponentResource):
         self.address = group.primary_endpoint_address
         self.port = group.port.apply(lambda port: port if port is not None else REDIS_PORT)
         self.security_group_id = security_group.id
+        # The member nodes' CacheClusterIds: the dimension of ElastiCache's node metrics.
+        self.member_clusters: pulumi.Output[Sequence[str]] = group.member_clusters
         self.register_outputs(
             {"address": self.address, "port": self.port, "securityGroupId": self.security_group_id}
         )

@@ -57,6 +57,8 @@ def deploy_platform(region: str, platform: PlatformConfig) -> dict[str, Any]:
             protect=platform.protect,
             tags=tags,
             keda_customer_role_name_pattern=keda_role_name_pattern(platform.environment),
+            observability=platform.observability,
+            environment=platform.environment,
         ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
@@ -106,6 +108,9 @@ def deploy_tenant(config: StackConfig) -> dict[str, Any]:
                 protect=tenant.protect,
                 tags=tags,
                 keda_customer_role_name_pattern=keda_role_name_pattern(tenant.environment, tenant.name),
+                observability=dedicated.observability,
+                # The dedicated tier's own environment in account/region-unique names.
+                environment=f"{tenant.environment}-{tenant.name}",
             ),
             aws_opts,
         )
@@ -122,6 +127,9 @@ def deploy_tenant(config: StackConfig) -> dict[str, Any]:
             if dedicated.network.mode == "create" else len(dedicated.network.private_subnet_ids),
         )
         outputs.update(own_outputs)
+        alarm_prefix: pulumi.Input[str] = f"datafly-{tenant.name}"
+        topic = own_outputs.get("alertsTopicArn")
+        alarm_actions: pulumi.Input[Sequence[str]] = [topic] if topic is not None else []
     else:
         assert tenant.platform is not None  # the config model requires one of the two
         reference = pulumi.StackReference("platform", stack_name=tenant.platform.stack)
@@ -132,6 +140,7 @@ def deploy_tenant(config: StackConfig) -> dict[str, Any]:
             shared = SharedKafka(
                 cluster_arn=_shared_kafka_output(reference, tenant.platform.stack, "kafkaClusterArn"),
                 bootstrap_brokers=_shared_kafka_output(reference, tenant.platform.stack, "kafkaBootstrapBrokersIam"),
+                cluster_name=_shared_kafka_output(reference, tenant.platform.stack, "kafkaClusterName"),
             )
         platform = PlatformServices(
             vpc_cidr=reference.require_output("vpcCidr"),
@@ -141,10 +150,14 @@ def deploy_tenant(config: StackConfig) -> dict[str, Any]:
             keda_operator_role_arn=reference.require_output("kedaOperatorRoleArn"),
         )
         outputs["clusterName"] = cluster.cluster_name
+        # The environment's name and alerts topic; a platform without observability
+        # exports no topic, and the alarms then have no actions.
+        alarm_prefix = reference.get_output("environment").apply(lambda env: f"datafly-{env}-{tenant.name}")
+        alarm_actions = reference.get_output("alertsTopicArn").apply(lambda arn: [arn] if arn else [])
     customer = Customer(
         tenant.name,
         CustomerArgs(config=tenant, region=region, cluster=cluster, platform=platform, kubernetes_provider=kubernetes,
-                     cluster_ready=cluster_ready),
+                     cluster_ready=cluster_ready, alarm_prefix=alarm_prefix, alarm_actions=alarm_actions),
         pulumi.ResourceOptions(providers={"aws": provider, "random": random.Provider("random")}),
     )
     outputs.update({"namespace": customer.namespace, "hosts": customer.hosts, **customer.data.outputs()})

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
+import yaml
+
+from builders.alert_rules import check_rules
+
 from . import report
 from .aws_constraints import check_aws_constraints
 from .behaviour import BEHAVIOUR_RULES
@@ -122,6 +126,29 @@ STATEFUL_TYPES = frozenset({
     "aws:eks/cluster:Cluster",
 })
 
+RULE_GROUP_NAMESPACE_TYPE = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+
+
+def alert_rules(run: PlanRun) -> Iterator[Violation]:
+    """Every AMP rule group the plan loads: each expression parses and selects only
+    metrics a scraped exporter emits and its scrape job keeps (builders/alert_rules.py).
+    AMP itself accepts a rule on a metric nobody sends; that alert would never fire."""
+    for resource in run.resources:
+        if resource.type != RULE_GROUP_NAMESPACE_TYPE:
+            continue
+        data = resource.inputs.get("data")
+        try:
+            document = yaml.safe_load(data) if isinstance(data, str) else None
+        except yaml.YAMLError as exc:
+            yield Violation(_label(resource), "data", f"is not YAML: {exc}")
+            continue
+        if not isinstance(document, dict):
+            yield Violation(_label(resource), "data", "is not a Prometheus rules file")
+            continue
+        for problem in check_rules(document):
+            yield Violation(_label(resource), "data", problem)
+
+
 PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
     explicit_providers,
     crds_before_custom_resources,
@@ -131,4 +158,5 @@ PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
     *BEHAVIOUR_RULES,
     check_aws_constraints,  # AWS's published constraints, through cfn-lint
     cel_rules,
+    alert_rules,
 )

@@ -377,6 +377,74 @@ class SharedKafkaConfig(KafkaClusterConfig):
     )
 
 
+class AlertSubscription(Model):
+    """Who hears the environment's alerts (an SNS subscription of its alerts topic)."""
+
+    protocol: Literal["email", "https"] = Field(description="SNS protocol: `email` or `https`.")
+    endpoint: str = Field(
+        pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+|https://[^\s]+)$",
+        description="An email address (protocol email) or an `https://` URL (protocol https).",
+    )
+    customers: list[CustomerName] = Field(
+        default_factory=list,
+        description="Only these customers' Prometheus alerts (an SNS filter policy on the `customer` "
+        "message attribute); empty: every alert, CloudWatch alarms included.",
+    )
+
+    @model_validator(mode="after")
+    def _endpoint_matches_protocol(self) -> "AlertSubscription":
+        if (self.protocol == "https") != self.endpoint.startswith("https://"):
+            raise _field_error("endpoint", self.endpoint, f"does not fit protocol {self.protocol}")
+        return self
+
+
+class ObservabilityConfig(Model):
+    """Metrics (AMP workspace and managed scraper), alert rules, and their SNS alerts topic."""
+
+    enabled: bool = Field(True, description="Create the workspace, scraper, rules and alerts topic.")
+    scrape_interval_seconds: int = Field(
+        60, ge=15, le=300, description="Scrape interval; AMP bills per ingested sample (README, Cost)."
+    )
+    query_logging: bool = Field(False, description="Send AMP query logs to a CloudWatch log group.")
+    query_log_retention_days: LogRetentionDays = Field(30, description="Query log retention, days.")
+    runbook_base_url: str = Field(
+        "https://github.com/datafly/signal-infrastructure/blob/main",
+        pattern=r"^https://[^\s]+$",
+        description="Where this repository is browsed; alerts link to `<base>/docs/runbooks.md#<alert>`.",
+    )
+    subscriptions: list[AlertSubscription] = Field(
+        default_factory=list, description="SNS subscriptions of the alerts topic (email, https)."
+    )
+
+
+class AlarmThresholds(Model):
+    """CloudWatch alarm thresholds of a customer's data stores (defaults in docs/runbooks.md)."""
+
+    rds_cpu_percent: int = Field(80, ge=1, le=100, description="RDS CPUUtilization, percent (5-minute average).")
+    rds_free_storage_gib: int = Field(5, ge=1, le=65536, description="RDS FreeStorageSpace below this, GiB.")
+    rds_freeable_memory_mib: int = Field(128, ge=16, le=1048576, description="RDS FreeableMemory below this, MiB.")
+    rds_connections: int = Field(80, ge=1, le=100000, description="RDS DatabaseConnections above this.")
+    cache_cpu_percent: int = Field(80, ge=1, le=100, description="ElastiCache EngineCPUUtilization, percent.")
+    cache_memory_percent: int = Field(
+        80, ge=1, le=100, description="ElastiCache DatabaseMemoryUsagePercentage, percent."
+    )
+    cache_evictions: int = Field(100, ge=1, le=100000000, description="ElastiCache Evictions per 5 minutes.")
+    kafka_disk_used_percent: int = Field(
+        80, ge=1, le=100, description="Dedicated MSK KafkaDataLogsDiskUsed, percent, per broker."
+    )
+    kafka_consumer_lag: int = Field(
+        100000, ge=1, le=1000000000,
+        description="MSK SumOffsetLag of a consumer group on its topic (10 minutes).",
+    )
+
+
+class AlarmsConfig(Model):
+    """A customer's CloudWatch alarms and dashboard; actions go to the environment's alerts topic."""
+
+    enabled: bool = Field(True, description="Create the customer's CloudWatch alarms and dashboard.")
+    thresholds: AlarmThresholds = Field(default_factory=AlarmThresholds)
+
+
 class PlatformConfig(Model):
     """`datafly:platform` — one per environment."""
 
@@ -392,6 +460,7 @@ class PlatformConfig(Model):
     cluster: ClusterConfig
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     kafka: SharedKafkaConfig = Field(default_factory=SharedKafkaConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 
 
 # ---------------------------------------------------------------------------
@@ -829,6 +898,7 @@ class DedicatedClusterConfig(Model):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cluster: ClusterConfig
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 
 
 class TenantKafkaConfig(Model):
@@ -987,6 +1057,7 @@ class TenantConfig(Model):
     ingress: IngressConfig = Field(default_factory=IngressConfig)
     autoscaling: Autoscaling = Field(default_factory=lambda: Autoscaling.model_validate({}))
     migrations: MigrationsConfig = Field(default_factory=MigrationsConfig)
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
 
     @model_validator(mode="after")
     def _cluster_source(self) -> "TenantConfig":

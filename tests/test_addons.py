@@ -269,7 +269,9 @@ def test_keda_values(plan: PlanRun) -> None:
     assert role_arn.startswith("arn:aws:iam::123456789012:role/keda-operator-role-")
     assert values == charts.keda_values(operator_role_arn=role_arn)
     assert values["crds"] == {"install": True}
-    assert values["prometheus"] == {c: {"enabled": False} for c in ("operator", "metricServer", "webhooks")}
+    # The AMP scraper reads the operator and the metrics adapter (builders/observability.py).
+    assert values["prometheus"] == {
+        "operator": {"enabled": True}, "metricServer": {"enabled": True}, "webhooks": {"enabled": False}}
     for component in ("operator", "metricServer", "webhooks"):
         assert values["podSecurityContext"][component]["runAsNonRoot"] is True
         assert set(values["resources"][component]) == {"requests", "limits"}
