@@ -66,6 +66,18 @@ def wrap_list(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
 
+def _dimension_list(value: Any) -> Any:
+    """pulumi's alarm `dimensions` map to CloudFormation's [{Name, Value}] list."""
+    if isinstance(value, dict):
+        return [{"Name": k, "Value": v} for k, v in value.items()]
+    return value
+
+
+def _scrape_configuration(value: Any) -> Any:
+    # pulumi takes the scrape configuration YAML itself; CloudFormation wraps it.
+    return {"ConfigurationBlob": value}
+
+
 def nested(renames: Mapping[str, str] | None = None) -> Transform:
     return lambda value: keys_to_pascal(value, renames)
 
@@ -189,6 +201,25 @@ _PULUMI_NAME = "pulumi auto-names the resource when `name` is absent"
 _FINAL_SNAPSHOT = "CloudFormation takes a final snapshot through the DeletionPolicy, not a property"
 
 MAPPINGS: Mapping[str, CfnMapping | NoEquivalent] = {
+    "aws:amp/alertManagerDefinition:AlertManagerDefinition": NoEquivalent(
+        "CloudFormation sets the definition as AWS::APS::Workspace's AlertManagerDefinition property"
+    ),
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace": CfnMapping(
+        "AWS::APS::RuleGroupsNamespace",
+        {"name": "Name", "data": "Data", "workspaceId": "Workspace", "tags": TAGS},
+    ),
+    "aws:amp/scraper:Scraper": CfnMapping(
+        "AWS::APS::Scraper",
+        {"alias": "Alias", "scrapeConfiguration": ("ScrapeConfiguration", _scrape_configuration),
+         "source": ("Source", nested({"eks": "EksConfiguration"})),
+         "destination": ("Destination", nested({"amp": "AmpConfiguration"})),
+         "roleConfiguration": ("RoleConfiguration", nested()), "tags": TAGS},
+    ),
+    "aws:amp/workspace:Workspace": CfnMapping(
+        "AWS::APS::Workspace",
+        {"alias": "Alias", "kmsKeyArn": "KmsKeyArn",
+         "loggingConfiguration": ("LoggingConfiguration", nested()), "tags": TAGS},
+    ),
     "aws:acm/certificate:Certificate": CfnMapping(
         "AWS::CertificateManager::Certificate",
         {"domainName": "DomainName", "subjectAlternativeNames": "SubjectAlternativeNames",
@@ -220,6 +251,19 @@ MAPPINGS: Mapping[str, CfnMapping | NoEquivalent] = {
     ),
     "aws:cloudwatch/eventTarget:EventTarget": NoEquivalent(
         "CloudFormation declares a rule's targets inside AWS::Events::Rule (Targets), not as a resource"
+    ),
+    "aws:cloudwatch/dashboard:Dashboard": CfnMapping(
+        "AWS::CloudWatch::Dashboard", {"dashboardName": "DashboardName", "dashboardBody": "DashboardBody"},
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": CfnMapping(
+        "AWS::CloudWatch::Alarm",
+        {"name": "AlarmName", "alarmDescription": "AlarmDescription",
+         "comparisonOperator": "ComparisonOperator", "dimensions": ("Dimensions", _dimension_list),
+         "evaluationPeriods": "EvaluationPeriods", "datapointsToAlarm": "DatapointsToAlarm",
+         "metricName": "MetricName", "namespace": "Namespace", "period": "Period",
+         "statistic": "Statistic", "extendedStatistic": "ExtendedStatistic", "threshold": "Threshold",
+         "treatMissingData": "TreatMissingData", "unit": "Unit", "alarmActions": "AlarmActions",
+         "okActions": "OKActions", "insufficientDataActions": "InsufficientDataActions", "tags": TAGS},
     ),
     "aws:cloudwatch/logGroup:LogGroup": CfnMapping(
         "AWS::Logs::LogGroup",
@@ -471,6 +515,20 @@ MAPPINGS: Mapping[str, CfnMapping | NoEquivalent] = {
     "aws:secretsmanager/secretVersion:SecretVersion": NoEquivalent(
         "CloudFormation sets the value through the Secret's SecretString; the only inputs are the "
         "secret's id (an output) and the secret value, which is never inspected"
+    ),
+    "aws:sns/topic:Topic": CfnMapping(
+        "AWS::SNS::Topic", {"name": "TopicName", "kmsMasterKeyId": "KmsMasterKeyId", "tags": TAGS},
+    ),
+    "aws:sns/topicPolicy:TopicPolicy": CfnMapping(
+        "AWS::SNS::TopicPolicy", {"policy": ("PolicyDocument", json_document), "arn": ("Topics", wrap_list)},
+    ),
+    "aws:sns/topicSubscription:TopicSubscription": CfnMapping(
+        "AWS::SNS::Subscription",
+        {"topic": "TopicArn", "protocol": "Protocol", "endpoint": "Endpoint",
+         "filterPolicy": ("FilterPolicy", json_document), "filterPolicyScope": "FilterPolicyScope",
+         "rawMessageDelivery": "RawMessageDelivery"},
+        ignored={"endpointAutoConfirms": "provider-side: whether pulumi waits for the endpoint to confirm",
+                 "confirmationTimeoutInMinutes": "provider-side wait for the confirmation"},
     ),
     "aws:sqs/queue:Queue": CfnMapping(
         "AWS::SQS::Queue",
