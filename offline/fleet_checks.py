@@ -111,14 +111,17 @@ def _customer_clashes(tenants: Sequence[FleetEntry]) -> list[FleetProblem]:
     seen: dict[str, str] = {}
     for entry in tenants:
         assert entry.config.tenant is not None
-        name = entry.config.tenant.name
-        if name in seen:
+        # The same customer in two environments is expected (staging and prod): the AWS
+        # names carry the environment, and a customer's platform is in its environment.
+        name, environment = entry.config.tenant.name, entry.config.tenant.environment
+        key = f"{environment}/{name}"
+        if key in seen:
             problems.append(FleetProblem(
-                (seen[name], entry.stack), "datafly:tenant.name",
-                f"stacks {seen[name]} and {entry.stack} are both customer {name!r} (the same namespace "
-                f"customer-{name} and AWS names); one customer has one stack"))
+                (seen[key], entry.stack), "datafly:tenant.name",
+                f"stacks {seen[key]} and {entry.stack} are both customer {name!r} in environment {environment!r} "
+                f"(the same namespace customer-{name} and AWS names); one customer has one stack per environment"))
         else:
-            seen[name] = entry.stack
+            seen[key] = entry.stack
     return problems
 
 

@@ -147,7 +147,11 @@ def test_the_same_customer_in_two_environments_of_one_account_shares_no_name(
     _write(root, "platform-staging", staging)
     prod = _stack_config(customer)
     _write(root, customer, prod)
-    tenant = {**prod["datafly:tenant"], "environment": "staging",
+    # Staging answers on its own hosts: two load balancers cannot share one DNS name.
+    domain = f"staging.{prod['datafly:tenant']['domain']}"
+    ingress = {**prod["datafly:tenant"].get("ingress", {}),
+               "hosts": {role: f"{role}.{domain}" for role in ("data", "app", "api")}}
+    tenant = {**prod["datafly:tenant"], "environment": "staging", "domain": domain, "ingress": ingress,
               "platform": {"stack": "datafly/datafly/platform-staging"}}
     _write(root, f"{customer}-staging", {**prod, "datafly:tenant": tenant})
     planner = plan.Planner(root, tmp_path / "out")

@@ -249,6 +249,13 @@ def test_the_dedicated_tier_is_refused_a_private_endpoint_with_no_way_in() -> No
         "datafly:tenant.dedicatedCluster.cluster.privateAccessCidrs: missing; required when publicAccessCidrs is empty")
 
 
+
+def _assert_nothing_planned(out: Path) -> None:
+    """A refused config writes no plan artefact: only the marker saying the plan failed."""
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) if out.exists() else []
+    assert written == ["bad/PLAN-FAILED.txt"]
+    assert "exit 2 (bad configuration or stack file)" in (out / "bad" / "PLAN-FAILED.txt").read_text()
+
 def _plan_tenant(tmp_path: Path, capsys: pytest.CaptureFixture[str], region: str, tenant: dict[str, Any]) -> list[str]:
     (tmp_path / "stacks").mkdir()
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
@@ -257,7 +264,7 @@ def _plan_tenant(tmp_path: Path, capsys: pytest.CaptureFixture[str], region: str
     assert plan.main(["bad", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == plan.EXIT_CONFIG
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
-    assert not (tmp_path / "out").exists()
+    _assert_nothing_planned(tmp_path / "out")
     return captured.err.splitlines()
 
 
@@ -305,7 +312,7 @@ def test_every_invalid_value_fails_the_plan_with_exit_2_before_anything_is_regis
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     assert captured.err.splitlines() == ["error: stack bad: invalid stack configuration:", f"  {message}"]
-    assert not (tmp_path / "out").exists()
+    _assert_nothing_planned(tmp_path / "out")
 
 
 @pytest.mark.parametrize(("tenant", "message"), INVALID, ids=[m.split(":")[1].split(" ")[0] for _, m in INVALID])
@@ -413,7 +420,7 @@ def test_plan_exits_2_with_key_path_and_no_traceback(tmp_path: Path) -> None:
         "error: stack bad: invalid stack configuration:",
         "  datafly:tenant.services.eventProcessor.replicas: got -1; expected greater than or equal to 0",
     ]
-    assert not (tmp_path / "out").exists()
+    _assert_nothing_planned(tmp_path / "out")
 
 
 def test_plan_rejects_plaintext_secret_leaf_even_when_another_leaf_is_secure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -127,8 +127,9 @@ HELM_VALUES: dict[str, Any] = {
         "identityHub": {"enabled": False, "targetMemoryUtilizationPercentage": 80},
     },
     "metricsProvider": "keda",
-    "jwtSecret": "do-not-copy",
-    "secrets": {"encryptionKey": "do-not-copy", "vendorCredentials": {"ga4": "do-not-copy"}},
+    # Secrets of valid shape (the import validates them), each marked so a test can look for a leak.
+    "jwtSecret": "do-not-copy-jwt-0000000000000000000000",
+    "secrets": {"encryptionKey": "dec0de" * 10 + "dec0", "vendorCredentials": {"ga4": "do-not-copy-ga4"}},
     "nameOverride": "signal",
 }
 
@@ -173,16 +174,22 @@ def test_the_values_import_reports_every_value_it_cannot_map_without_showing_sec
         "ingress.hosts.3",
         "ingress.tls.1.secretName",
         "autoscaling.identityHub.targetMemoryUtilizationPercentage",
-        "jwtSecret",
-        "secrets.encryptionKey",
-        "secrets.vendorCredentials.ga4",
         "nameOverride",
     ]
-    report = "\n".join(str(u) for u in imported.unmapped)
-    assert "do-not-copy" not in report and "s3cr3t" not in report and "u:p@db" not in report
-    assert ("jwtSecret: looks like a secret: not copied into the stack file; store it with "
-            "`pulumi config set --secret --path 'datafly:tenant.secrets.jwtSecret' <value>`") in report
+    # The three secrets with a home are carried over (as secret config), not reported as lost.
+    assert [(s.source, s.key) for s in imported.secrets] == [
+        ("jwtSecret", "datafly:tenant.secrets.jwtSecret"),
+        ("secrets.encryptionKey", "datafly:tenant.secrets.encryptionKey"),
+        ("secrets.vendorCredentials.ga4", "datafly:tenant.secrets.vendorCredentials.ga4"),
+    ]
+    report = "\n".join(str(u) for u in imported.unmapped) + repr(imported.secrets)
+    assert "do-not-copy" not in report and "dec0de" not in report and "s3cr3t" not in report and "u:p@db" not in report
+    assert ("eventProcessor.env.1: SENTRY_TOKEN looks like a secret, and no stack setting takes it: "
+            "not carried over (value not shown)") in report
+    assert ("ingestionGateway.env.DATABASE_URL: not carried over (value not shown): the new stack creates an RDS "
+            "PostgreSQL database of its own") in report
     assert "ingress.hosts.3: collect.hooli.com: cannot tell which of data/app/api it serves" in report
+    assert "secrets" not in imported.tenant
 
 
 def test_an_alb_customer_keeps_no_tls_secret_and_takes_certificates_from_annotations() -> None:
@@ -201,7 +208,8 @@ def test_an_imported_values_file_onboards_and_plans(project: Path, capsys: pytes
     values.write_text(yaml.safe_dump(HELM_VALUES), encoding="utf-8")
     assert onboard.main(["hooli", "hooli.com", "--values", str(values), "--root", str(project)]) == 0
     out = capsys.readouterr().out
-    assert f"Imported 25 value(s) from {values}; 14 not imported:" in out
+    assert f"Imported 28 value(s) from {values}; 11 not imported:" in out
+    assert "do-not-copy" not in out and "dec0de" not in out
     stack = read_stack("hooli", project)
     config = load_config(stack.config, stack.secret_keys)
     assert config.tenant is not None
@@ -216,6 +224,97 @@ def test_imported_values_that_do_not_validate_are_refused_whole(project: Path) -
                                                    r"must lie within autoscaling.eventProcessor minReplicas 2"):
         onboard.onboard("hooli", "hooli.com", project, values=values)
     assert not stack_path("hooli", project).exists()
+
+
+EXAMPLE_VALUES = ROOT / "docs" / "examples" / "acme-values.yaml"
+
+
+def _example_secrets() -> dict[str, str]:
+    values = yaml.safe_load(EXAMPLE_VALUES.read_text(encoding="utf-8"))
+    return {"jwt.secret": values["jwt"]["secret"], "vendorCredentials.ga4": values["vendorCredentials"]["ga4"],
+            "identityHub.env.ENCRYPTION_KEY": values["identityHub"]["env"]["ENCRYPTION_KEY"],
+            "database password": "FAKE-db-password-0000", "redis password": "FAKE-redis-password-0000"}
+
+
+def _every_file(root: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def acme_free(project: Path) -> Path:
+    """The project without acme: the documented acme values file onboards a new acme."""
+    stack_path("acme", project).unlink()
+    return project
+
+
+def test_the_documented_values_file_without_a_cli_prints_and_writes_no_secret(
+        acme_free: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(onboard.shutil, "which", lambda _: None)
+    assert onboard.main(["acme", "acme.com", "--values", str(EXAMPLE_VALUES), "--root", str(acme_free)]) == 0
+    captured = capsys.readouterr()
+    secrets = _example_secrets()
+    assert "database password" in secrets and "FAKE-db-password-0000" in EXAMPLE_VALUES.read_text()
+    for value in secrets.values():
+        assert value not in captured.out + captured.err
+        assert value not in _every_file(acme_free)
+    lines = captured.out.splitlines()
+    commands = [line.strip() for line in lines if "pulumi config set" in line]
+    assert [c.split(" | ")[1].split("    #")[0] for c in commands] == [
+        f"pulumi config set --secret --path datafly:tenant.secrets.{key} --stack acme"
+        for key in ("jwtSecret", "vendorCredentials.ga4", "encryptionKey")]
+    assert commands[2].endswith("# identityHub.env.ENCRYPTION_KEY: ******** (64 characters)")
+    assert any(line.startswith("  database.url: not carried over (value not shown): the new stack creates an RDS")
+               and "README.md, section \"Moving a customer's data\"" in line for line in lines)
+    # The kafka lag threshold has a home.
+    stack = read_stack("acme", acme_free)
+    config = load_config(stack.config, stack.secret_keys)
+    assert config.tenant is not None
+    assert config.tenant.autoscaling.event_processor.lag_threshold == 5000
+    assert config.tenant.secrets.jwt_secret is None and config.tenant.secrets.encryption_key is None
+
+
+@pytest.mark.parametrize("source", ["jwt.secret", "vendorCredentials.ga4", "identityHub.env.ENCRYPTION_KEY"])
+def test_each_printed_command_pipes_the_value_the_values_file_holds(source: str) -> None:
+    """The printed pipe carries the value over unchanged, and only through the pipe."""
+    result = subprocess.run([sys.executable, "-m", "fleet.secret_value", str(EXAMPLE_VALUES), source],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and result.stdout == _example_secrets()[source] and result.stderr == ""
+
+
+class FakeWorkspace:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, bool, bool]] = []
+
+    def set_config(self, key: str, value: Any, path: bool = False) -> None:
+        self.calls.append((key, value.value, value.secret, path))
+
+
+def test_the_documented_values_file_with_a_cli_sets_secret_config_through_the_automation_api(
+        acme_free: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulumi import automation as auto
+
+    workspace = FakeWorkspace()
+    opened: list[tuple[str, str]] = []
+
+    def create_or_select_stack(stack_name: str, work_dir: str) -> FakeWorkspace:
+        opened.append((stack_name, work_dir))
+        return workspace
+
+    monkeypatch.setattr(onboard.shutil, "which", lambda _: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
+    assert onboard.main(["acme", "acme.com", "--values", str(EXAMPLE_VALUES), "--root", str(acme_free)]) == 0
+    secrets = _example_secrets()
+    assert opened == [("acme", str(acme_free))]
+    assert workspace.calls == [
+        ("datafly:tenant.secrets.jwtSecret", secrets["jwt.secret"], True, True),
+        ("datafly:tenant.secrets.vendorCredentials.ga4", secrets["vendorCredentials.ga4"], True, True),
+        ("datafly:tenant.secrets.encryptionKey", secrets["identityHub.env.ENCRYPTION_KEY"], True, True),
+    ]
+    captured = capsys.readouterr()
+    assert "Set 3 secret(s) as Pulumi secret config of stack acme (Automation API, secret=True)" in captured.out
+    for value in secrets.values():
+        assert value not in captured.out + captured.err
+        assert value not in _every_file(acme_free)
 
 
 # ---------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def test_the_plan_fails_on_a_bad_alert_rule(platform_plan: PlanRun, expr: str, m
 
 
 def plan_platform(**overrides: Any) -> PlanRun:
-    config = PlatformConfig.model_validate({"environment": "test", "cluster": {"adminRoleArns": [ADMIN]}, **overrides})
+    config = PlatformConfig.model_validate({"environment": "test", "cluster": {"adminRoleArns": [ADMIN], "privateAccessCidrs": ["10.100.0.0/16"]}, **overrides})
     return run(lambda: deploy_platform("us-east-1", config), stack="test")
 
 
@@ -149,7 +149,7 @@ def test_observability_can_be_switched_off() -> None:
      "datafly:platform.observability.subscriptions.0.protocol: got 'sms'; expected 'email' or 'https'"),
 ])
 def test_a_bad_subscription_is_a_config_error(subscription: dict[str, str], message: str) -> None:
-    config = {"environment": "test", "cluster": {"adminRoleArns": [ADMIN]},
+    config = {"environment": "test", "cluster": {"adminRoleArns": [ADMIN], "privateAccessCidrs": ["10.100.0.0/16"]},
               "observability": {"subscriptions": [subscription]}}
     with pytest.raises(ConfigError) as caught:
         load_config({"aws:region": "us-east-1", "datafly:platform": json.dumps(config)})
@@ -171,9 +171,9 @@ def test_a_shared_platform_customer_alarms_on_its_database_and_cache(platform_pl
     assert all(a["alarmActions"] == [topic] and a["okActions"] == [topic] for a in alarms.values())
     cpu = alarms["datafly-prod-acme-rds-cpu"]
     assert (cpu["namespace"], cpu["metricName"], cpu["dimensions"], cpu["threshold"], cpu["statistic"]) == (
-        "AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "datafly-acme"}, 80, "Average")
+        "AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "datafly-prod-acme"}, 80, "Average")
     assert alarms["datafly-prod-acme-rds-free-storage"]["threshold"] == 5 * 1024**3
-    assert alarms["datafly-prod-acme-cache-memory-001"]["dimensions"] == {"CacheClusterId": "datafly-acme-001"}
+    assert alarms["datafly-prod-acme-cache-memory-001"]["dimensions"] == {"CacheClusterId": "datafly-prod-acme-001"}
     # Its consumer groups on the platform's shared MSK (no broker disk alarms: those
     # brokers are the platform's).
     assert alarms["datafly-prod-acme-event-processor-lag"]["dimensions"] == {
@@ -193,13 +193,13 @@ def test_a_dedicated_kafka_customer_alarms_per_broker_and_consumer_group() -> No
     assert disks == ["1", "2", "3"]
     lag = alarms["datafly-prod-globex-event-processor-lag"]
     assert (lag["namespace"], lag["metricName"], lag["threshold"]) == ("AWS/Kafka", "SumOffsetLag", 100000)
-    assert lag["dimensions"] == {"Cluster Name": "datafly-globex", "Consumer Group": "globex.event-processor",
+    assert lag["dimensions"] == {"Cluster Name": "datafly-prod-globex", "Consumer Group": "globex.event-processor",
                                  "Topic": "globex.events.raw"}
 
 
 def test_a_dedicated_cluster_customer_gets_its_own_pipeline_and_topic() -> None:
     initech = _plan("initech")
-    assert one(initech, "aws:amp/workspace:Workspace").inputs["alias"] == "datafly-initech"
+    assert one(initech, "aws:amp/workspace:Workspace").inputs["alias"] == "datafly-prod-initech"
     topic = initech.outputs["alertsTopicArn"].value
-    assert topic.endswith(":datafly-initech-alerts")
+    assert topic.endswith(":datafly-prod-initech-alerts")
     assert all(a["alarmActions"] == [topic] for a in _alarms(initech).values())
