@@ -7,8 +7,10 @@ node is evaluated, with cel-python, for every instance of that node in the objec
 `self` bound to the instance:
 
 - transition rules (those that read `oldSelf`) do not apply on create and are skipped;
-- a rule that uses a function cel-python lacks (Kubernetes' CEL libraries: lists, regex,
-  quantity, url, ip, ...) is counted as skipped, by expression, never as passed;
+- Kubernetes' regex `find()` and the strings extension's `split()`, which the vendored
+  Karpenter CRDs call, are provided here (`_KUBERNETES_FUNCTIONS`);
+- a rule that uses any other function cel-python lacks (Kubernetes' lists, quantity,
+  url, ip libraries, ...) is counted as skipped, by expression, never as passed;
 - `message`, `messageExpression` and `fieldPath` shape the violation as the API server's
   would ("<fieldPath>: Invalid value: ...: <message>").
 
@@ -22,11 +24,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import celpy
+from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, base_functions
@@ -66,8 +69,26 @@ _ENV = celpy.Environment()
 # What cel-python evaluates: its standard functions plus CEL's macros. Anything else a rule
 # calls (Kubernetes' list, regex, string, quantity, url, ip libraries) is unsupported; found
 # before evaluating, since inside a larger expression it surfaces only as a type error.
+def _find(text: Any, pattern: Any) -> Any:
+    """Kubernetes' regex library `<string>.find(<regex>)`: the first match, or "" when none
+    (kubernetes/apiserver pkg/cel/library/regex.go). Python's re agrees with RE2 on the
+    anchored character-class patterns the vendored CRDs use."""
+    match = re.search(str(pattern), str(text))
+    return celtypes.StringType(match.group(0) if match else "")
+
+
+def _split(text: Any, separator: Any) -> Any:
+    """cel-go's strings extension `<string>.split(<string>)`, Go's strings.Split: an empty
+    separator splits into characters (google/cel-go ext/strings.go)."""
+    value, sep = str(text), str(separator)
+    parts = list(value) if sep == "" else value.split(sep)
+    return celtypes.ListType([celtypes.StringType(part) for part in parts])
+
+
+# The Kubernetes CEL libraries the vendored CRDs' rules call, beyond cel-python's own.
+_KUBERNETES_FUNCTIONS: Mapping[str, Callable[..., Any]] = {"find": _find, "split": _split}
 _SUPPORTED = frozenset(k for k in base_functions if k[:1].isalpha()) | {
-    "has", "all", "exists", "exists_one", "map", "filter", "dyn",
+    "has", "all", "exists", "exists_one", "map", "filter", "dyn", *_KUBERNETES_FUNCTIONS,
 }
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -81,7 +102,7 @@ def _unsupported_calls(expression: str) -> list[str]:
 @functools.lru_cache(maxsize=1024)
 def _program(expression: str) -> Any:
     try:
-        return _ENV.program(_ENV.compile(expression))
+        return _ENV.program(_ENV.compile(expression), functions=dict(_KUBERNETES_FUNCTIONS))
     except CELParseError as exc:
         raise _Unsupported(f"does not parse: {str(exc).splitlines()[0]}") from None
 

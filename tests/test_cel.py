@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from offline.cel import CelReport, evaluate_object, evaluate_objects
 from offline.validate import Violation, crd_index
 
@@ -85,10 +87,47 @@ def test_transition_rules_skipped_and_unsupported_functions_counted_not_passed()
     report = evaluate_object(pool, _schema(NODEPOOL_GROUP, "NodePool"), "karpenter.sh/v1 NodePool default")
     assert report.violations == []
     assert report.transition_skipped >= 3  # nodeClassRef immutability, static/dynamic mode
-    # The label-domain rules use Kubernetes' regex library (string.find), which cel-python lacks.
-    assert report.unsupported_count >= 1
-    assert set(report.unsupported.values()) == {"function find()"}
-    assert "SKIPPED (not supported by the evaluator: function find())" in report.summary()
+    # The label-domain rules (Kubernetes' regex library, string.find) are evaluated too.
+    assert report.unsupported == {} and report.unsupported_count == 0
+
+
+def test_a_function_the_evaluator_lacks_is_counted_as_skipped_never_as_passed() -> None:
+    schema = {"type": "object", "properties": {"size": {
+        "type": "string", "x-kubernetes-validations": [{"rule": "quantity(self).isGreaterThan(quantity('1Gi'))"}]}}}
+    report = evaluate_object({"size": "1Mi"}, schema, "v1 Thing t")
+    assert report.violations == [] and report.unsupported_count == 1
+    assert set(report.unsupported.values()) == {"function isGreaterThan(), function quantity()"}
+    assert "SKIPPED (not supported by the evaluator: function isGreaterThan(), function quantity())" in report.summary()
+
+
+@pytest.mark.parametrize(("key", "allowed"), [
+    ("karpenter.sh/capacity-type", True),
+    ("topology.kubernetes.io/zone", True),
+    ("example.karpenter.sh/anything", False),   # a domain Karpenter reserves
+    ("karpenter.k8s.aws/instance-family", True),
+    ("karpenter.k8s.aws/not-a-label", False),
+])
+def test_nodepool_requirement_keys_in_karpenters_domains_are_judged_with_find(key: str, allowed: bool) -> None:
+    pool = _nodepool([{"key": key, "operator": "In", "values": ["x"]}])
+    report = evaluate_object(pool, _schema(NODEPOOL_GROUP, "NodePool"), "karpenter.sh/v1 NodePool default")
+    assert report.unsupported == {}
+    assert (report.violations == []) is allowed, report.violations
+
+
+@pytest.mark.parametrize(("alias", "allowed"), [
+    ("al2023@latest", True), ("bottlerocket@v1.30.0", True), ("ubuntu@latest", False),
+    ("windows2022@latest", True), ("windows2022@v1", False),
+])
+def test_ec2nodeclass_aliases_are_judged_with_split(alias: str, allowed: bool) -> None:
+    node_class = {
+        "apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "metadata": {"name": "default"},
+        "spec": {"role": "KarpenterNodeRole", "amiSelectorTerms": [{"alias": alias}],
+                 "subnetSelectorTerms": [{"tags": {"a": "b"}}], "securityGroupSelectorTerms": [{"tags": {"a": "b"}}]},
+    }
+    report = evaluate_object(node_class, _schema("karpenter.k8s.aws", "EC2NodeClass"),
+                             "karpenter.k8s.aws/v1 EC2NodeClass default", CelReport())
+    assert report.unsupported == {}
+    assert (report.violations == []) is allowed, report.violations
 
 
 def test_ec2nodeclass_rules_evaluate() -> None:
@@ -105,4 +144,4 @@ def test_ec2nodeclass_rules_evaluate() -> None:
         "Invalid value: array: expected at least one, got none, ['tags', 'id'] "
         "(CRD CEL rule 'self.all(x, has(x.tags) || has(x.id))')",
     )]
-    assert report.unsupported["self.split('@')[0] in ['al2','al2023','bottlerocket','windows2019','windows2022','windows2025']"] == "function split()"
+    assert report.unsupported == {}
