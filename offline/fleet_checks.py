@@ -212,5 +212,11 @@ def _platform_mismatches(tenants: Sequence[FleetEntry], platforms: Mapping[str, 
     return problems
 
 
-def problems_for(stack: str, problems: Iterable[FleetProblem]) -> list[FleetProblem]:
-    return [p for p in problems if stack in p.stacks]
+def problems_for(stack: str, problems: Iterable[FleetProblem],
+                 entries: Iterable[FleetEntry] = ()) -> list[FleetProblem]:
+    """The problems that involve `stack`; for a platform stack, given the fleet's
+    entries, also those among the customers that run on it (its plan judges them)."""
+    involved = {stack} | {e.stack for e in entries if e.config.tenant is not None
+                          and e.config.tenant.platform is not None
+                          and e.config.tenant.platform.stack.rsplit("/", 1)[-1] == stack}
+    return [p for p in problems if involved & set(p.stacks)]

@@ -29,7 +29,7 @@ from . import capacity, report
 from .behaviour import warnings as behaviour_warnings
 from .cel import evaluate_objects as evaluate_cel_rules
 from .checks import Violation, check_plan
-from .fleet_checks import FleetProblem, check_fleet, load_entries, problems_for
+from .fleet_checks import FleetEntry, FleetProblem, check_fleet, load_entries, problems_for
 from .policy_check import evaluate_policies
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
 from .stackfile import ROOT, StackFileError, read_stack, stack_names, stack_path
@@ -65,16 +65,25 @@ class Planner:
         self._runs: dict[str, PlanResult] = {}
         self._results: dict[str, PlanResult] = {}
         self._fleet: Optional[list[FleetProblem]] = None
+        self._entries: list[FleetEntry] = []
 
     def fleet_problems(self) -> list[FleetProblem]:
         """Clashes between this project's stack files (offline/fleet_checks.py), found once."""
         if self._fleet is None:
-            self._fleet = check_fleet(load_entries(self.root))
+            self._entries = load_entries(self.root)
+            self._fleet = check_fleet(self._entries)
         return self._fleet
 
     def plan(self, stack: str) -> PlanResult:
         if stack not in self._results:
-            self._results[stack] = self._check(self._run(stack))
+            ran = self._run(stack)
+            # A platform's plan judges its customers as a fleet too. Only here, not in
+            # _run: the customers read the platform's outputs through _run, and one
+            # customer's clash must not stop the others' plans.
+            theirs = [p for p in problems_for(stack, self.fleet_problems(), self._entries)
+                      if stack not in p.stacks] if ran.run is not None else []
+            self._results[stack] = (PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in theirs]) if theirs
+                                    else self._check(ran))
         return self._results[stack]
 
     def _run(self, stack: str) -> PlanResult:
