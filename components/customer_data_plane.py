@@ -4,7 +4,7 @@ access (or its own MSK cluster) and the IAM roles its pods assume."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -40,6 +40,27 @@ class SharedKafka:
     bootstrap_brokers: pulumi.Input[str]
     # The "Cluster Name" dimension of the customer's consumer-lag alarms.
     cluster_name: Optional[pulumi.Input[str]] = None
+
+
+@dataclass(frozen=True)
+class DataPlaneEndpoints:
+    """What the customer's workloads get from its data plane: where PostgreSQL, Redis
+    and Kafka answer, and the secrets and IAM roles that reach them."""
+
+    kafka_bootstrap_brokers: pulumi.Input[str]
+    kafka_topic_prefix: str
+    service_role_arns: Mapping[str, pulumi.Input[str]]
+    secrets_reader_role_arn: pulumi.Input[str]
+    app_secret_arn: Optional[pulumi.Input[str]]
+    redis_secret_arn: pulumi.Input[str]
+    database_master_secret_arn: pulumi.Input[str]
+    # The services' own login (components/postgres.py); they never use the master user.
+    database_app_secret_arn: pulumi.Input[str]
+    database_address: pulumi.Input[str]
+    database_port: pulumi.Input[int]
+    redis_address: pulumi.Input[str]
+    redis_port: pulumi.Input[int]
+    keda_role_arn: Optional[pulumi.Input[str]]
 
 
 @dataclass(frozen=True)
@@ -92,7 +113,26 @@ class CustomerDataPlane(pulumi.ComponentResource):
         self.topics = sorted(
             t for t in (consumed_topic(self.topic_prefix, svc.key) for svc in CATALOGUE) if t is not None
         )
+        self.endpoints = self._endpoints()
         self.register_outputs(self.outputs())
+
+    def _endpoints(self) -> DataPlaneEndpoints:
+        """The hand-off to the customer's workloads (CustomerWorkloadsArgs.data)."""
+        return DataPlaneEndpoints(
+            kafka_bootstrap_brokers=self.kafka_bootstrap_brokers,
+            kafka_topic_prefix=self.topic_prefix,
+            service_role_arns=self.service_role_arns,
+            secrets_reader_role_arn=self.secrets_reader_role_arn,
+            app_secret_arn=self.app_secret_arn,
+            redis_secret_arn=self.redis_secret_arn,
+            database_master_secret_arn=self.database_master_secret_arn,
+            database_app_secret_arn=self.database_app_secret_arn,
+            database_address=self.database_address,
+            database_port=self.database_port,
+            redis_address=self.redis_address,
+            redis_port=self.redis_port,
+            keda_role_arn=self.keda_role_arn,
+        )
 
     def _stores(self, name: str, args: CustomerDataPlaneArgs) -> tuple[CustomerSecrets, Postgres, Redis]:
         config = args.config
