@@ -71,46 +71,9 @@ class Customer(pulumi.ComponentResource):
             f"{name}-k8s", args.cluster, pulumi.ResourceOptions(parent=self)
         )
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
-        keda = config.autoscaling.metrics_provider == "keda"
-        data = CustomerDataPlane(
-            f"{name}-data",
-            CustomerDataPlaneArgs(
-                config=config,
-                region=args.region,
-                vpc_id=args.cluster.vpc_id,
-                private_subnet_ids=args.cluster.private_subnet_ids,
-                cluster_security_group_id=args.cluster.node_security_group_id,
-                oidc_provider_arn=args.cluster.oidc_provider_arn,
-                oidc_provider_url=args.cluster.oidc_provider_url,
-                shared_kafka=args.platform.shared_kafka,
-                keda_operator_role_arn=args.platform.keda_operator_role_arn if keda else None,
-                availability_zones=args.platform.availability_zones,
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
+        data = self._data_plane(name, args)
         if config.alarms.enabled and args.alarm_prefix is not None:
-            CustomerAlarms(
-                f"{name}-alarms",
-                CustomerAlarmsArgs(
-                    prefix=args.alarm_prefix,
-                    region=args.region,
-                    thresholds=config.alarms.thresholds,
-                    alarm_actions=args.alarm_actions,
-                    db_instance=data.postgres_identifier,
-                    cache_nodes=data.redis_member_clusters,
-                    cache_node_count=config.redis.num_nodes,
-                    kafka_cluster_name=data.kafka_cluster_name,
-                    kafka_broker_count=data.kafka_broker_count,
-                    consumer_lag=[
-                        ConsumerLag(svc.name, group, topic)
-                        for svc in CATALOGUE
-                        if (group := consumer_group(data.topic_prefix, svc.key)) is not None
-                        and (topic := consumed_topic(data.topic_prefix, svc.key)) is not None
-                    ],
-                    alb_ingress_group=alb_group_name(config) if config.ingress.class_name == "alb" else None,
-                ),
-                pulumi.ResourceOptions(parent=self),
-            )
+            self._alarms(name, args, args.alarm_prefix, data)
         ns = CustomerNamespace(f"{name}-ns", CustomerNamespaceArgs(customer=config.name, alb=config.ingress.class_name == "alb"), k8s_opts)
         hosts = [config.host(role) for role in HOST_ROLES]
         zone = config.ingress.route53_zone_id
@@ -119,30 +82,8 @@ class Customer(pulumi.ComponentResource):
                                 pulumi.ResourceOptions(parent=self))
             if zone is not None else None
         )
-        workloads = CustomerWorkloads(
-            f"{name}-workloads",
-            CustomerWorkloadsArgs(
-                config=config,
-                region=args.region,
-                vpc_cidr=args.platform.vpc_cidr,
-                load_balancer_cidrs=args.platform.load_balancer_cidrs,
-                kafka_bootstrap_brokers=data.kafka_bootstrap_brokers,
-                kafka_topic_prefix=data.topic_prefix,
-                service_role_arns=data.service_role_arns,
-                secrets_reader_role_arn=data.secrets_reader_role_arn,
-                app_secret_arn=data.app_secret_arn,
-                redis_secret_arn=data.redis_secret_arn,
-                database_master_secret_arn=data.database_master_secret_arn,
-                database_app_secret_arn=data.database_app_secret_arn,
-                database_address=data.database_address,
-                database_port=data.database_port,
-                redis_address=data.redis_address,
-                redis_port=data.redis_port,
-                keda_role_arn=data.keda_role_arn,
-                certificate_arn=certificate.certificate_arn if certificate is not None else None,
-                depends_on=[ns, *args.cluster_ready],
-            ),
-            k8s_opts,
+        workloads = self._workloads(
+            name, args, data, certificate, [ns, *args.cluster_ready], k8s_opts
         )
         if zone is not None:
             assert isinstance(workloads.ingress, k8s.networking.v1.Ingress)
@@ -155,3 +96,70 @@ class Customer(pulumi.ComponentResource):
         self.data = data
         self.hosts = hosts
         self.register_outputs({"namespace": self.namespace, "hosts": hosts, **data.outputs()})
+
+    def _data_plane(self, name: str, args: CustomerArgs) -> CustomerDataPlane:
+        keda = args.config.autoscaling.metrics_provider == "keda"
+        return CustomerDataPlane(
+            f"{name}-data",
+            CustomerDataPlaneArgs(
+                config=args.config,
+                region=args.region,
+                vpc_id=args.cluster.vpc_id,
+                private_subnet_ids=args.cluster.private_subnet_ids,
+                cluster_security_group_id=args.cluster.node_security_group_id,
+                oidc_provider_arn=args.cluster.oidc_provider_arn,
+                oidc_provider_url=args.cluster.oidc_provider_url,
+                shared_kafka=args.platform.shared_kafka,
+                keda_operator_role_arn=args.platform.keda_operator_role_arn if keda else None,
+                availability_zones=args.platform.availability_zones,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _alarms(self, name: str, args: CustomerArgs, prefix: pulumi.Input[str], data: CustomerDataPlane) -> None:
+        config = args.config
+        CustomerAlarms(
+            f"{name}-alarms",
+            CustomerAlarmsArgs(
+                prefix=prefix,
+                region=args.region,
+                thresholds=config.alarms.thresholds,
+                alarm_actions=args.alarm_actions,
+                db_instance=data.postgres_identifier,
+                cache_nodes=data.redis_member_clusters,
+                cache_node_count=config.redis.num_nodes,
+                kafka_cluster_name=data.kafka_cluster_name,
+                kafka_broker_count=data.kafka_broker_count,
+                consumer_lag=[
+                    ConsumerLag(svc.name, group, topic)
+                    for svc in CATALOGUE
+                    if (group := consumer_group(data.topic_prefix, svc.key)) is not None
+                    and (topic := consumed_topic(data.topic_prefix, svc.key)) is not None
+                ],
+                alb_ingress_group=alb_group_name(config) if config.ingress.class_name == "alb" else None,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _workloads(
+        self,
+        name: str,
+        args: CustomerArgs,
+        data: CustomerDataPlane,
+        certificate: Optional[CustomerCertificate],
+        depends_on: list[pulumi.Resource],
+        k8s_opts: pulumi.ResourceOptions,
+    ) -> CustomerWorkloads:
+        return CustomerWorkloads(
+            f"{name}-workloads",
+            CustomerWorkloadsArgs(
+                config=args.config,
+                region=args.region,
+                vpc_cidr=args.platform.vpc_cidr,
+                load_balancer_cidrs=args.platform.load_balancer_cidrs,
+                data=data.endpoints,
+                certificate_arn=certificate.certificate_arn if certificate is not None else None,
+                depends_on=depends_on,
+            ),
+            k8s_opts,
+        )

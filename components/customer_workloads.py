@@ -24,6 +24,7 @@ from builders import autoscaling, external_secrets, ingress, isolation, workload
 from builders.ingress import HOST_ROLES
 from stackconfig.model import TenantConfig
 
+from .customer_data_plane import DataPlaneEndpoints
 from .kubernetes_object import register, resource_name
 
 
@@ -33,20 +34,8 @@ class CustomerWorkloadsArgs:
     region: str
     vpc_cidr: pulumi.Input[str]
     load_balancer_cidrs: pulumi.Input[Sequence[str]]
-    kafka_bootstrap_brokers: pulumi.Input[str]
-    kafka_topic_prefix: str
-    service_role_arns: Mapping[str, pulumi.Input[str]]
-    secrets_reader_role_arn: pulumi.Input[str]
-    app_secret_arn: Optional[pulumi.Input[str]]
-    redis_secret_arn: pulumi.Input[str]
-    database_master_secret_arn: pulumi.Input[str]
-    # The services' own login (components/postgres.py); they never use the master user.
-    database_app_secret_arn: pulumi.Input[str]
-    database_address: pulumi.Input[str]
-    database_port: pulumi.Input[int]
-    redis_address: pulumi.Input[str]
-    redis_port: pulumi.Input[int]
-    keda_role_arn: Optional[pulumi.Input[str]]
+    # Where the stores and Kafka answer, and the secrets and roles that reach them.
+    data: DataPlaneEndpoints
     # The certificate the stack issued for the hosts (ingress.route53ZoneId), if any.
     certificate_arn: Optional[pulumi.Input[str]] = None
     # Objects everything here waits for (the namespace).
@@ -71,8 +60,8 @@ class CustomerWorkloads(pulumi.ComponentResource):
         guards = add(isolation.isolation(
             config, vpc_cidr=args.vpc_cidr, load_balancer_cidrs=args.load_balancer_cidrs), [])
         templates = pulumi.Output.all(
-            args.database_address, args.database_port, args.redis_address, args.redis_port,
-            args.kafka_bootstrap_brokers,
+            args.data.database_address, args.data.database_port, args.data.redis_address, args.data.redis_port,
+            args.data.kafka_bootstrap_brokers,
         ).apply(lambda v: external_secrets.connection_templates(
             database_host=v[0], database_port=v[1], database_name=config.postgres.database_name,
             redis_host=v[2], redis_port=v[3], kafka_brokers=v[4],
@@ -81,25 +70,25 @@ class CustomerWorkloads(pulumi.ComponentResource):
         secrets = add(
             external_secrets.external_secrets(
                 config,
-                secret_store_role_arn=args.secrets_reader_role_arn,
+                secret_store_role_arn=args.data.secrets_reader_role_arn,
                 region=args.region,
                 # Existing Secrets Manager secret or the generated one; with an existing
                 # Kubernetes Secret the builder renders nothing here.
-                app_secret_arn=args.app_secret_arn if args.app_secret_arn is not None else "",
-                redis_secret_arn=args.redis_secret_arn,
-                database_app_secret_arn=args.database_app_secret_arn,
+                app_secret_arn=args.data.app_secret_arn if args.data.app_secret_arn is not None else "",
+                redis_secret_arn=args.data.redis_secret_arn,
+                database_app_secret_arn=args.data.database_app_secret_arn,
                 templates=templates,
             ),
             guards,
         )
-        accounts = add(workloads.service_accounts(config, args.service_role_arns), guards)
+        accounts = add(workloads.service_accounts(config, args.data.service_role_arns), guards)
         # A stable resource name: a release renames the Job, which Pulumi then replaces
         # (runs again) while the name in the plan stays the same.
         migration_inputs: list[pulumi.CustomResource] = []
         if workloads.manages_app_user(config):
             # The Job's own Secret, named per release: created (and so synced) right
             # before the Job, with the current master password and app-user verifier.
-            job_templates = pulumi.Output.all(args.database_address, args.database_port).apply(
+            job_templates = pulumi.Output.all(args.data.database_address, args.data.database_port).apply(
                 lambda v: external_secrets.migrations_connection_templates(
                     database_host=v[0], database_port=v[1], database_name=config.postgres.database_name,
                 )
@@ -108,30 +97,30 @@ class CustomerWorkloads(pulumi.ComponentResource):
                 *add([workloads.app_user_sql_config_map(config)], guards, f"{name}-app-user-sql"),
                 *add([external_secrets.migrations_external_secret(
                     config, name=workloads.migrations_secret_name(config),
-                    rds_master_secret_arn=args.database_master_secret_arn,
-                    database_app_secret_arn=args.database_app_secret_arn, templates=job_templates,
+                    rds_master_secret_arn=args.data.database_master_secret_arn,
+                    database_app_secret_arn=args.data.database_app_secret_arn, templates=job_templates,
                 )], secrets, f"{name}-migrations-secret"),
             ]
         (self.migrations,) = add(
             [workloads.migrations_job(
-                config, database_host=args.database_address,
-                database_port=pulumi.Output.from_input(args.database_port).apply(str),
+                config, database_host=args.data.database_address,
+                database_port=pulumi.Output.from_input(args.data.database_port).apply(str),
             )],
             [*secrets, *accounts, *migration_inputs], f"{name}-migrations",
         )
-        deployments = add(workloads.deployments(config, args.kafka_topic_prefix), [self.migrations])
+        deployments = add(workloads.deployments(config, args.data.kafka_topic_prefix), [self.migrations])
         services = add(workloads.services(config), deployments)
         add(workloads.pod_disruption_budgets(config), deployments)
         (self.ingress,) = add([ingress.ingress(config, args.certificate_arn)], services)
-        if config.autoscaling.metrics_provider == "keda" and args.keda_role_arn is None:
+        if config.autoscaling.metrics_provider == "keda" and args.data.keda_role_arn is None:
             raise ValueError("KEDA autoscaling needs the customer's lag-reader role")
         add(
             autoscaling.autoscalers(
                 config,
-                kafka_bootstrap=args.kafka_bootstrap_brokers,
-                kafka_topic_prefix=args.kafka_topic_prefix,
+                kafka_bootstrap=args.data.kafka_bootstrap_brokers,
+                kafka_topic_prefix=args.data.kafka_topic_prefix,
                 region=args.region,
-                keda_role_arn=args.keda_role_arn if args.keda_role_arn is not None else "",
+                keda_role_arn=args.data.keda_role_arn if args.data.keda_role_arn is not None else "",
             ),
             deployments,
         )

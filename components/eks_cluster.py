@@ -51,17 +51,70 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("datafly:aws:EksCluster", name, None, opts)
         config = args.config
         partition = build.partition_for_region(args.region)
-        admins = build.admin_access_entries(config.admin_role_arns)
-        if not admins:
-            # Authentication mode API without the creator's bootstrap admin leaves a
-            # cluster with no IAM principal able to reach the Kubernetes API.
-            raise ValueError(
-                f"cluster {args.cluster_name}: adminRoleArns is empty; list the IAM roles "
-                "(including the one that runs `pulumi up`) that administer the cluster"
+        admins = _admins(args)
+        child = pulumi.ResourceOptions(parent=self)
+
+        key, log_group = self._secrets_key_and_logs(name, args)
+        cluster_role, cluster_role_deps = self._cluster_role(name, key, partition)
+        cluster = self._control_plane(name, args, cluster_role, key, [log_group, *cluster_role_deps])
+        self.cluster = cluster
+        admin_grants = self._admin_grants(name, cluster, admins, partition)
+        issuer, oidc = self._irsa(name, cluster)
+
+        # --- Nodes ------------------------------------------------------------------------------
+        node_role, node_role_attachments = self._node_role(name, partition)
+        self.node_role_arn = node_role.arn
+        # Both are DaemonSets: they become ACTIVE with zero nodes, and nodes only turn
+        # Ready once the CNI is on them, so they go before the node group.
+        vpc_cni = _addon(
+            f"{name}-vpc-cni", cluster, "vpc-cni", child, build.vpc_cni_configuration()
+        )
+        kube_proxy = _addon(f"{name}-kube-proxy", cluster, "kube-proxy", child)
+        launch_template = self._launch_template(name, args)
+        node_group = self._node_group(
+            name, args, cluster, node_role, launch_template, [*node_role_attachments, vpc_cni]
+        )
+        # A Deployment: with no nodes its pods stay Pending and the add-on never leaves
+        # CREATING, so it waits for the node group.
+        coredns = _addon(
+            f"{name}-coredns", cluster, "coredns", pulumi.ResourceOptions(parent=self, depends_on=[node_group])
+        )
+
+        # --- What the rest of the program uses ----------------------------------------------
+        certificate_authority = cluster.certificate_authority.apply(lambda ca: ca.data or "")
+        region = pulumi.Output.from_input(args.region)
+        self.access = _cluster_access(args, cluster, oidc, issuer, certificate_authority, region)
+        api_access = self._api_access(name, args.cluster_name, cluster, config.private_access_cidrs)
+
+        # Talking to the API needs an admin grant and a way in, so the provider waits for
+        # them; objects that also need running pods (Helm releases that wait) depend on `ready`.
+        self.provider = kubernetes_provider(
+            f"{name}-k8s",
+            self.access,
+            pulumi.ResourceOptions(parent=self, depends_on=[*admin_grants, *api_access]),
+        )
+        self.ready = [node_group, vpc_cni, kube_proxy, coredns, *admin_grants, *api_access]
+
+        # It holds no token, but names the private endpoint and CA: keep it out of logs.
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, certificate_authority, region).apply(
+                lambda v: kubeconfig_json(v[0], v[1], v[2], v[3])
             )
+        )
+
+        self.register_outputs(
+            {
+                "clusterName": cluster.name,
+                "clusterArn": cluster.arn,
+                "kubeconfig": self.kubeconfig,
+                "nodeRoleArn": self.node_role_arn,
+                **self.access.outputs(),
+            }
+        )
+
+    def _secrets_key_and_logs(self, name: str, args: EksClusterArgs) -> tuple[aws.kms.Key, aws.cloudwatch.LogGroup]:
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
-
         # --- Secrets envelope encryption -------------------------------------------------
         # The default key policy (account root, delegated to IAM policies) is enough: the
         # cluster role gets an inline policy for exactly this key below.
@@ -82,11 +135,15 @@ class EksCluster(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
             name=build.cluster_log_group_name(args.cluster_name),
-            retention_in_days=config.log_retention_days,
+            retention_in_days=args.config.log_retention_days,
             opts=protected,
         )
+        return key, log_group
 
-        # --- Control plane ------------------------------------------------------------------
+    def _cluster_role(
+        self, name: str, key: aws.kms.Key, partition: str
+    ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        child = pulumi.ResourceOptions(parent=self)
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
             assume_role_policy=json.dumps(service_trust_policy("eks.amazonaws.com")),
@@ -109,9 +166,19 @@ class EksCluster(pulumi.ComponentResource):
                 opts=child,
             )
         )
+        return cluster_role, cluster_role_deps
 
+    def _control_plane(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        cluster_role: aws.iam.Role,
+        key: aws.kms.Key,
+        depends_on: list[pulumi.Resource],
+    ) -> aws.eks.Cluster:
+        config = args.config
         public = bool(config.public_access_cidrs)
-        cluster = aws.eks.Cluster(
+        return aws.eks.Cluster(
             f"{name}-cluster",
             name=args.cluster_name,
             version=config.kubernetes_version,
@@ -141,12 +208,15 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self,
                 protect=args.protect,
                 # The log group must exist first, or EKS creates its own with no expiry.
-                depends_on=[log_group, *cluster_role_deps],
+                depends_on=depends_on,
             ),
         )
-        self.cluster = cluster
 
-        # --- Who may administer it ----------------------------------------------------------
+    def _admin_grants(
+        self, name: str, cluster: aws.eks.Cluster, admins: Sequence[build.AdminAccessEntry], partition: str
+    ) -> list[pulumi.Resource]:
+        """Who may administer it: an access entry and the cluster-admin policy per role."""
+        child = pulumi.ResourceOptions(parent=self)
         admin_policy_arn = build.cluster_access_policy_arn(build.CLUSTER_ADMIN_POLICY, partition)
         admin_grants: list[pulumi.Resource] = []
         for admin in admins:
@@ -167,8 +237,9 @@ class EksCluster(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        return admin_grants
 
-        # --- IRSA -----------------------------------------------------------------------------
+    def _irsa(self, name: str, cluster: aws.eks.Cluster) -> tuple[pulumi.Output[str], aws.iam.OpenIdConnectProvider]:
         issuer = cluster.identities.apply(lambda ids: _issuer(ids))
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
@@ -179,10 +250,12 @@ class EksCluster(pulumi.ComponentResource):
             # when the list is omitted IAM fills in the current one itself.
             # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html
             # https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateOpenIDConnectProviderThumbprint.html
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        return issuer, oidc
 
-        # --- Nodes ------------------------------------------------------------------------------
+    def _node_role(self, name: str, partition: str) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        child = pulumi.ResourceOptions(parent=self)
         node_role = aws.iam.Role(
             f"{name}-node-role",
             assume_role_policy=json.dumps(service_trust_policy("ec2.amazonaws.com")),
@@ -197,17 +270,11 @@ class EksCluster(pulumi.ComponentResource):
             )
             for policy, arn in build.managed_policy_arns(build.NODE_MANAGED_POLICIES, partition).items()
         ]
-        self.node_role_arn = node_role.arn
+        return node_role, node_role_attachments
 
-        # Both are DaemonSets: they become ACTIVE with zero nodes, and nodes only turn
-        # Ready once the CNI is on them, so they go before the node group.
-        vpc_cni = _addon(
-            f"{name}-vpc-cni", cluster, "vpc-cni", child, build.vpc_cni_configuration()
-        )
-        kube_proxy = _addon(f"{name}-kube-proxy", cluster, "kube-proxy", child)
-
+    def _launch_template(self, name: str, args: EksClusterArgs) -> aws.ec2.LaunchTemplate:
         tags = build.node_tags(args.cluster_name, dict(args.tags))
-        launch_template = aws.ec2.LaunchTemplate(
+        return aws.ec2.LaunchTemplate(
             f"{name}-node-template",
             description=f"EKS {args.cluster_name} managed node group",
             # IMDSv2 only, and a hop limit of 1 so the metadata service answers the node
@@ -225,7 +292,7 @@ class EksCluster(pulumi.ComponentResource):
                     # The root device of the EKS-optimized Amazon Linux 2023 AMIs.
                     device_name="/dev/xvda",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=config.node_group.disk_size_gib,
+                        volume_size=args.config.node_group.disk_size_gib,
                         volume_type="gp3",
                         encrypted="true",
                         delete_on_termination="true",
@@ -236,11 +303,20 @@ class EksCluster(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
                 for kind in ("instance", "volume", "network-interface")
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        sizes = config.node_group
-        node_group = aws.eks.NodeGroup(
+    def _node_group(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        cluster: aws.eks.Cluster,
+        node_role: aws.iam.Role,
+        launch_template: aws.ec2.LaunchTemplate,
+        depends_on: list[pulumi.Resource],
+    ) -> aws.eks.NodeGroup:
+        sizes = args.config.node_group
+        return aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=cluster.name,
             # Follow the control plane's version, so a cluster upgrade is followed by a
@@ -267,7 +343,7 @@ class EksCluster(pulumi.ComponentResource):
             taints=[aws.eks.NodeGroupTaintArgs(key=SYSTEM_TAINT_KEY, value=SYSTEM_TAINT_VALUE, effect="NO_SCHEDULE")],
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*node_role_attachments, vpc_cni],
+                depends_on=depends_on,
                 # desiredSize is the starting point only: an operator (during an
                 # incident) may move it, and every `pulumi up` resetting it would scale
                 # the system nodes back mid-load. min/max stay managed. Customer load is
@@ -276,37 +352,16 @@ class EksCluster(pulumi.ComponentResource):
             ),
         )
 
-        # A Deployment: with no nodes its pods stay Pending and the add-on never leaves
-        # CREATING, so it waits for the node group.
-        coredns = _addon(
-            f"{name}-coredns", cluster, "coredns", pulumi.ResourceOptions(parent=self, depends_on=[node_group])
-        )
-
-        # --- What the rest of the program uses ----------------------------------------------
-        certificate_authority = cluster.certificate_authority.apply(lambda ca: ca.data or "")
-        region = pulumi.Output.from_input(args.region)
-        self.access = ClusterAccess(
-            cluster_name=cluster.name,
-            endpoint=cluster.endpoint,
-            certificate_authority=certificate_authority,
-            kubernetes_version=cluster.version,
-            oidc_provider_arn=oidc.arn,
-            oidc_provider_url=issuer.apply(build.oidc_issuer_host_path),
-            vpc_id=pulumi.Output.from_input(args.vpc_id),
-            private_subnet_ids=pulumi.Output.from_input(args.private_subnet_ids).apply(list),
-            # EKS attaches the cluster security group to managed nodes (our launch template
-            # names no security groups), so it is the group data stores admit nodes from.
-            node_security_group_id=cluster.vpc_config.apply(lambda vpc: vpc.cluster_security_group_id or ""),
-            region=region,
-        )
-
+    def _api_access(
+        self, name: str, cluster_name: str, cluster: aws.eks.Cluster, cidrs: Sequence[str]
+    ) -> list[aws.vpc.SecurityGroupIngressRule]:
         # The private endpoint admits what the cluster security group admits, and EKS
         # gives that group no rule for anything outside the cluster
         # (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html): the
         # VPN, CI runners and peered networks that deploy get 443 here. Named after the
         # CIDR, so adding one never renames (and replaces) the others.
         cluster_security_group_id = cluster.vpc_config.apply(lambda vpc: vpc.cluster_security_group_id or "")
-        api_access = [
+        return [
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-api-access-{build.cidr_key(cidr)}",
                 security_group_id=cluster_security_group_id,
@@ -314,37 +369,47 @@ class EksCluster(pulumi.ComponentResource):
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
-                description=f"Kubernetes API of {args.cluster_name} from {cidr} (privateAccessCidrs)",
-                opts=child,
+                description=f"Kubernetes API of {cluster_name} from {cidr} (privateAccessCidrs)",
+                opts=pulumi.ResourceOptions(parent=self),
             )
-            for cidr in config.private_access_cidrs
+            for cidr in cidrs
         ]
 
-        # Talking to the API needs an admin grant and a way in, so the provider waits for
-        # them; objects that also need running pods (Helm releases that wait) depend on `ready`.
-        self.provider = kubernetes_provider(
-            f"{name}-k8s",
-            self.access,
-            pulumi.ResourceOptions(parent=self, depends_on=[*admin_grants, *api_access]),
-        )
-        self.ready = [node_group, vpc_cni, kube_proxy, coredns, *admin_grants, *api_access]
 
-        # It holds no token, but names the private endpoint and CA: keep it out of logs.
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, certificate_authority, region).apply(
-                lambda v: kubeconfig_json(v[0], v[1], v[2], v[3])
-            )
+def _admins(args: EksClusterArgs) -> list[build.AdminAccessEntry]:
+    admins = build.admin_access_entries(args.config.admin_role_arns)
+    if not admins:
+        # Authentication mode API without the creator's bootstrap admin leaves a
+        # cluster with no IAM principal able to reach the Kubernetes API.
+        raise ValueError(
+            f"cluster {args.cluster_name}: adminRoleArns is empty; list the IAM roles "
+            "(including the one that runs `pulumi up`) that administer the cluster"
         )
+    return admins
 
-        self.register_outputs(
-            {
-                "clusterName": cluster.name,
-                "clusterArn": cluster.arn,
-                "kubeconfig": self.kubeconfig,
-                "nodeRoleArn": self.node_role_arn,
-                **self.access.outputs(),
-            }
-        )
+
+def _cluster_access(
+    args: EksClusterArgs,
+    cluster: aws.eks.Cluster,
+    oidc: aws.iam.OpenIdConnectProvider,
+    issuer: pulumi.Output[str],
+    certificate_authority: pulumi.Output[str],
+    region: pulumi.Output[str],
+) -> ClusterAccess:
+    return ClusterAccess(
+        cluster_name=cluster.name,
+        endpoint=cluster.endpoint,
+        certificate_authority=certificate_authority,
+        kubernetes_version=cluster.version,
+        oidc_provider_arn=oidc.arn,
+        oidc_provider_url=issuer.apply(build.oidc_issuer_host_path),
+        vpc_id=pulumi.Output.from_input(args.vpc_id),
+        private_subnet_ids=pulumi.Output.from_input(args.private_subnet_ids).apply(list),
+        # EKS attaches the cluster security group to managed nodes (our launch template
+        # names no security groups), so it is the group data stores admit nodes from.
+        node_security_group_id=cluster.vpc_config.apply(lambda vpc: vpc.cluster_security_group_id or ""),
+        region=region,
+    )
 
 
 def _addon(

@@ -62,14 +62,47 @@ class Karpenter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KarpenterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:addons:Karpenter", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         partition = partition_for_region(args.region)
         cluster = args.cluster_name
 
-        # --- Nodes' identity -----------------------------------------------------------
+        node_role, node_access_deps = self._node_identity(name, args, partition)
+        queue, queue_policy = self._interruptions(name, cluster)
+        role, controller_attachments = self._controller_identity(name, args, partition, node_role, queue)
+        discovery = self._discovery_tags(name, args)
+        self.release = self._releases(
+            name, args, role, [*controller_attachments, queue_policy, *node_access_deps]
+        )
+        # Custom resources after the controller (CRDs and the controller that owns their
+        # finalizers), and after the tags they select by.
+        after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release, *discovery])
+        self.node_class = register(
+            f"{name}-node-class",
+            _with_role(cluster, node_role.name, args.tags),
+            after_release,
+        )
+        self.node_pool = register(
+            f"{name}-node-pool",
+            build.node_pool(args.node_pool),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.release, self.node_class]),
+        )
+        self.node_role_arn = node_role.arn
+        self.queue_name = queue.name
+        self.register_outputs({
+            "nodeRoleArn": self.node_role_arn,
+            "controllerRoleArn": role.arn,
+            "interruptionQueue": self.queue_name,
+            "status": self.release.status,
+        })
+
+    def _node_identity(
+        self, name: str, args: KarpenterArgs, partition: str
+    ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """The nodes' role, its managed policies and access entry; returns the role and,
+        for the release to wait on, the access entry followed by the attachments."""
+        child = pulumi.ResourceOptions(parent=self)
         node_role = aws.iam.Role(
             f"{name}-node-role",
-            description=f"Karpenter nodes of EKS {cluster}",
+            description=f"Karpenter nodes of EKS {args.cluster_name}",
             assume_role_policy=json.dumps(service_trust_policy("ec2.amazonaws.com")),
             opts=child,
         )
@@ -85,8 +118,10 @@ class Karpenter(pulumi.ComponentResource):
             type="EC2_LINUX",
             opts=child,
         )
+        return node_role, [node_access, *node_attachments]
 
-        # --- Interruptions ---------------------------------------------------------------
+    def _interruptions(self, name: str, cluster: str) -> tuple[aws.sqs.Queue, aws.sqs.QueuePolicy]:
+        child = pulumi.ResourceOptions(parent=self)
         queue = aws.sqs.Queue(
             f"{name}-queue",
             name=build.interruption_queue_name(cluster),
@@ -115,8 +150,13 @@ class Karpenter(pulumi.ComponentResource):
                 arn=queue.arn,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
             )
+        return queue, queue_policy
 
-        # --- Controller's identity -------------------------------------------------------
+    def _controller_identity(
+        self, name: str, args: KarpenterArgs, partition: str, node_role: aws.iam.Role, queue: aws.sqs.Queue
+    ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = args.cluster_name
         trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
             lambda v: json.dumps(
                 irsa_trust_policy(v[0], v[1], build.KARPENTER_NAMESPACE, build.KARPENTER_SERVICE_ACCOUNT)
@@ -146,8 +186,11 @@ class Karpenter(pulumi.ComponentResource):
             controller_attachments.append(aws.iam.RolePolicyAttachment(
                 f"{name}-{policy_name}-attachment", role=role.name, policy_arn=policy.arn, opts=child
             ))
+        return role, controller_attachments
 
-        # --- Discovery tags --------------------------------------------------------------
+    def _discovery_tags(self, name: str, args: KarpenterArgs) -> list[pulumi.Resource]:
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = args.cluster_name
         discovery: list[pulumi.Resource] = [aws.ec2.Tag(
             f"{name}-sg-discovery",
             resource_id=args.node_security_group_id,
@@ -160,12 +203,17 @@ class Karpenter(pulumi.ComponentResource):
                 f"{name}-subnet-discovery-{subnet_id}", resource_id=subnet_id, key=build.DISCOVERY_TAG,
                 value=cluster, opts=child,
             ))
+        return discovery
 
-        # --- In the cluster --------------------------------------------------------------
+    def _releases(
+        self, name: str, args: KarpenterArgs, role: aws.iam.Role, permissions: list[pulumi.Resource]
+    ) -> k8s.helm.v3.Release:
+        """The namespace, the CRD chart and the controller chart; returns the controller's."""
+        cluster = args.cluster_name
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=addon_namespace(build.KARPENTER_NAMESPACE, pod_security="restricted")["metadata"],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         crds = helm_release(
             f"{name}-crds",
@@ -177,7 +225,7 @@ class Karpenter(pulumi.ComponentResource):
         )
         # After its permissions, queue and node access exist: the controller's first
         # reconcile would otherwise fail and back off.
-        self.release = helm_release(
+        return helm_release(
             f"{name}-release",
             build.KARPENTER_CHART,
             release_name=build.KARPENTER_RELEASE,
@@ -185,32 +233,10 @@ class Karpenter(pulumi.ComponentResource):
             values=role.arn.apply(lambda arn: build.karpenter_values(cluster, build.interruption_queue_name(cluster), arn)),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*args.depends_on, crds, *controller_attachments, queue_policy, node_access,
-                            *node_attachments],
+                depends_on=[*args.depends_on, crds, *permissions],
             ),
             skip_crds=True,
         )
-        # Custom resources after the controller (CRDs and the controller that owns their
-        # finalizers), and after the tags they select by.
-        after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release, *discovery])
-        self.node_class = register(
-            f"{name}-node-class",
-            _with_role(cluster, node_role.name, args.tags),
-            after_release,
-        )
-        self.node_pool = register(
-            f"{name}-node-pool",
-            build.node_pool(args.node_pool),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.release, self.node_class]),
-        )
-        self.node_role_arn = node_role.arn
-        self.queue_name = queue.name
-        self.register_outputs({
-            "nodeRoleArn": self.node_role_arn,
-            "controllerRoleArn": role.arn,
-            "interruptionQueue": self.queue_name,
-            "status": self.release.status,
-        })
 
 
 def _with_role(cluster: str, role_name: pulumi.Output[str], tags: Mapping[str, str]) -> dict[str, object]:

@@ -72,6 +72,58 @@ class MskCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
+        security_group = self._broker_security_group(name, args)
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"MSK {args.cluster_name} encryption at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=stateful,
+        )
+        # Broker application logs (server.log), not topic data; topic retention is
+        # `log.retention.hours` in the broker configuration.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-broker-logs",
+            name=f"/aws/msk/{args.cluster_name}/broker",
+            retention_in_days=config.log_retention_days,
+            opts=stateful,
+        )
+        # A server_properties edit is an in-place update that adds a revision; the
+        # cluster then rolls its brokers onto `latest_revision`.
+        configuration = aws.msk.Configuration(
+            f"{name}-config",
+            name=args.cluster_name,
+            kafka_versions=[config.kafka_version],
+            server_properties=server_properties(args.broker_count),
+            description=f"Broker settings for {args.cluster_name}",
+            opts=child,
+        )
+        cluster = self._cluster(name, args, security_group, key, log_group, configuration)
+        self._storage_autoscaling(name, cluster, config.max_storage_gib)
+
+        self.cluster_arn = cluster.arn
+        self.cluster_name = cluster.cluster_name
+        # Broker IDs are 1..broker_count: the "Broker ID" dimension of per-broker metrics.
+        self.broker_count = args.broker_count
+        self.cluster_uuid = cluster.arn.apply(cluster_uuid)
+        self.bootstrap_brokers_iam = cluster.bootstrap_brokers_sasl_iam
+        self.security_group_id = security_group.id
+        self.kms_key_arn = key.arn
+        self.log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "clusterArn": self.cluster_arn,
+                "clusterName": self.cluster_name,
+                "clusterUuid": self.cluster_uuid,
+                "bootstrapBrokersIam": self.bootstrap_brokers_iam,
+                "securityGroupId": self.security_group_id,
+                "kmsKeyArn": self.kms_key_arn,
+                "logGroupName": self.log_group_name,
+            }
+        )
+
+    def _broker_security_group(self, name: str, args: MskClusterArgs) -> aws.ec2.SecurityGroup:
+        child = pulumi.ResourceOptions(parent=self)
         # Changing a cluster's security groups replaces the cluster, so this group's
         # own replace-triggering inputs (vpc, description) stay fixed and the client
         # list lives in separate rule resources that change without touching it. No
@@ -95,35 +147,18 @@ class MskCluster(pulumi.ComponentResource):
                 description=f"Kafka SASL/IAM over TLS from {role}",
                 opts=child,
             )
+        return security_group
 
-        key = aws.kms.Key(
-            f"{name}-key",
-            description=f"MSK {args.cluster_name} encryption at rest",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=stateful,
-        )
-
-        # Broker application logs (server.log), not topic data; topic retention is
-        # `log.retention.hours` in the broker configuration.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-broker-logs",
-            name=f"/aws/msk/{args.cluster_name}/broker",
-            retention_in_days=config.log_retention_days,
-            opts=stateful,
-        )
-
-        # A server_properties edit is an in-place update that adds a revision; the
-        # cluster then rolls its brokers onto `latest_revision`.
-        configuration = aws.msk.Configuration(
-            f"{name}-config",
-            name=args.cluster_name,
-            kafka_versions=[config.kafka_version],
-            server_properties=server_properties(args.broker_count),
-            description=f"Broker settings for {args.cluster_name}",
-            opts=child,
-        )
-
+    def _cluster(
+        self,
+        name: str,
+        args: MskClusterArgs,
+        security_group: aws.ec2.SecurityGroup,
+        key: aws.kms.Key,
+        log_group: aws.cloudwatch.LogGroup,
+        configuration: aws.msk.Configuration,
+    ) -> aws.msk.Cluster:
+        config = args.config
         subnets = pulumi.Output.from_input(args.subnet_ids).apply(
             lambda ids: _client_subnets(list(ids), args.availability_zones)
         )
@@ -134,7 +169,7 @@ class MskCluster(pulumi.ComponentResource):
         # (up only), instance type, storage (up only), auth and configuration change
         # in place. Storage autoscaling grows the volumes behind the program's back, so
         # the configured size is only the size at creation (ignore_changes below).
-        cluster = aws.msk.Cluster(
+        return aws.msk.Cluster(
             f"{name}-cluster",
             cluster_name=args.cluster_name,
             kafka_version=config.kafka_version,
@@ -179,13 +214,15 @@ class MskCluster(pulumi.ComponentResource):
             # the operators watch and what KEDA scales on; DEFAULT has no lag metrics.
             enhanced_monitoring="PER_TOPIC_PER_PARTITION",
             opts=pulumi.ResourceOptions.merge(
-                stateful,
+                pulumi.ResourceOptions(parent=self, protect=args.protect),
                 pulumi.ResourceOptions(
                     ignore_changes=["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"]
                 ),
             ),
         )
 
+    def _storage_autoscaling(self, name: str, cluster: aws.msk.Cluster, max_storage_gib: int) -> None:
+        child = pulumi.ResourceOptions(parent=self)
         # Broker storage autoscaling: grow volumes at 60% utilisation up to the ceiling.
         # https://docs.aws.amazon.com/msk/latest/developerguide/msk-autoexpand.html
         storage_target = aws.appautoscaling.Target(
@@ -194,7 +231,7 @@ class MskCluster(pulumi.ComponentResource):
             scalable_dimension="kafka:broker-storage:VolumeSize",
             resource_id=cluster.arn,
             min_capacity=1,
-            max_capacity=config.max_storage_gib,
+            max_capacity=max_storage_gib,
             opts=child,
         )
         aws.appautoscaling.Policy(
@@ -212,27 +249,6 @@ class MskCluster(pulumi.ComponentResource):
                 disable_scale_in=True,
             ),
             opts=child,
-        )
-
-        self.cluster_arn = cluster.arn
-        self.cluster_name = cluster.cluster_name
-        # Broker IDs are 1..broker_count: the "Broker ID" dimension of per-broker metrics.
-        self.broker_count = args.broker_count
-        self.cluster_uuid = cluster.arn.apply(cluster_uuid)
-        self.bootstrap_brokers_iam = cluster.bootstrap_brokers_sasl_iam
-        self.security_group_id = security_group.id
-        self.kms_key_arn = key.arn
-        self.log_group_name = log_group.name
-        self.register_outputs(
-            {
-                "clusterArn": self.cluster_arn,
-                "clusterName": self.cluster_name,
-                "clusterUuid": self.cluster_uuid,
-                "bootstrapBrokersIam": self.bootstrap_brokers_iam,
-                "securityGroupId": self.security_group_id,
-                "kmsKeyArn": self.kms_key_arn,
-                "logGroupName": self.log_group_name,
-            }
         )
 
     def client_policy_json(self, topic_prefix: Optional[str]) -> pulumi.Output[str]:

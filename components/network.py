@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from builders.network import (
+    SubnetPair,
     arn_scope,
     flow_log_policy,
     flow_log_trust_policy,
@@ -89,11 +90,26 @@ class Network(pulumi.ComponentResource):
 
     def _create(self, name: str, args: NetworkArgs) -> None:
         config = args.config
-        cluster = args.cluster_name
         # Fails the program with the builder's message before anything is registered.
         layout = plan_subnets(config.cidr, config.availability_zones)
-        child = pulumi.ResourceOptions(parent=self)
+        zones = self._zones(config.availability_zones)
+        vpc, igw = self._vpc(name, args)
+        public_subnets, private_subnets = self._subnets(name, args.cluster_name, vpc, layout, zones)
+        self._public_routes(name, args.cluster_name, vpc, igw, public_subnets)
+        nat_count = len(layout) if config.nat_gateways == "perAz" else 1
+        nats = self._nat_gateways(name, args.cluster_name, igw, public_subnets, nat_count)
+        self._private_routes(name, args.cluster_name, vpc, private_subnets, nats)
+        self._flow_logs(name, args, vpc)
 
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
+        self.private_subnet_cidrs = pulumi.Output.all(*[s.cidr_block for s in private_subnets])
+        self.public_subnet_cidrs = pulumi.Output.all(*[s.cidr_block for s in public_subnets])
+        self.availability_zones = zones
+
+    def _zones(self, count: int) -> pulumi.Output[list[str]]:
         # Zones that need an opt-in (Local and Wavelength Zones) lack services EKS, MSK
         # and RDS rely on, so only the region's regular AZs are candidates.
         available = aws.get_availability_zones_output(
@@ -101,13 +117,16 @@ class Network(pulumi.ComponentResource):
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        zones: pulumi.Output[list[str]] = available.names.apply(
-            lambda names: pick_zones(names, config.availability_zones)
-        )
+        zones: pulumi.Output[list[str]] = available.names.apply(lambda names: pick_zones(names, count))
+        return zones
 
+    def _vpc(self, name: str, args: NetworkArgs) -> tuple[aws.ec2.Vpc, aws.ec2.InternetGateway]:
+        """The VPC, its locked-down default security group and its internet gateway."""
+        cluster = args.cluster_name
+        child = pulumi.ResourceOptions(parent=self)
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=config.cidr,
+            cidr_block=args.config.cidr,
             # EKS needs both for private endpoint resolution and node registration.
             enable_dns_hostnames=True,
             enable_dns_support=True,
@@ -128,7 +147,18 @@ class Network(pulumi.ComponentResource):
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{cluster}-igw"}, opts=child
         )
+        return vpc, igw
 
+    def _subnets(
+        self,
+        name: str,
+        cluster: str,
+        vpc: aws.ec2.Vpc,
+        layout: list[SubnetPair],
+        zones: pulumi.Output[list[str]],
+    ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
+        """A public and a private subnet per AZ; returns (public, private)."""
+        child = pulumi.ResourceOptions(parent=self)
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for pair in layout:
@@ -157,7 +187,17 @@ class Network(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        return public_subnets, private_subnets
 
+    def _public_routes(
+        self,
+        name: str,
+        cluster: str,
+        vpc: aws.ec2.Vpc,
+        igw: aws.ec2.InternetGateway,
+        public_subnets: list[aws.ec2.Subnet],
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{cluster}-public"}, opts=child
         )
@@ -173,7 +213,14 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-rta-{i}", route_table_id=public_rt.id, subnet_id=subnet.id, opts=child
             )
 
-        nat_count = len(layout) if config.nat_gateways == "perAz" else 1
+    def _nat_gateways(
+        self,
+        name: str,
+        cluster: str,
+        igw: aws.ec2.InternetGateway,
+        public_subnets: list[aws.ec2.Subnet],
+        nat_count: int,
+    ) -> list[aws.ec2.NatGateway]:
         nats: list[aws.ec2.NatGateway] = []
         for i in range(nat_count):
             # AWS requires the internet gateway before a public NAT gateway (and its EIP)
@@ -192,7 +239,17 @@ class Network(pulumi.ComponentResource):
                     opts=after_igw,
                 )
             )
+        return nats
 
+    def _private_routes(
+        self,
+        name: str,
+        cluster: str,
+        vpc: aws.ec2.Vpc,
+        private_subnets: list[aws.ec2.Subnet],
+        nats: list[aws.ec2.NatGateway],
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
         # One private route table per AZ in both NAT modes, so switching between
         # `single` and `perAz` only re-points routes instead of replacing tables.
         for i, subnet in enumerate(private_subnets):
@@ -203,22 +260,12 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-default-route-{i}",
                 route_table_id=rt.id,
                 destination_cidr_block=ANYWHERE,
-                nat_gateway_id=nats[i if nat_count > 1 else 0].id,
+                nat_gateway_id=nats[i if len(nats) > 1 else 0].id,
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-rta-{i}", route_table_id=rt.id, subnet_id=subnet.id, opts=child
             )
-
-        self._flow_logs(name, args, vpc)
-
-        self.vpc_id = vpc.id
-        self.vpc_cidr = vpc.cidr_block
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
-        self.private_subnet_cidrs = pulumi.Output.all(*[s.cidr_block for s in private_subnets])
-        self.public_subnet_cidrs = pulumi.Output.all(*[s.cidr_block for s in public_subnets])
-        self.availability_zones = zones
 
     def _flow_logs(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> None:
         cluster = args.cluster_name

@@ -51,12 +51,25 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:observability:Observability", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
-        config = args.config
+        key = self._key(name, args)
+        workspace = self._workspace(name, args, key)
+        # --- Collection -----------------------------------------------------------------
+        kube_state_metrics = self._collection(name, args, workspace)
+        # --- Rules and routing -----------------------------------------------------------
+        topic = self._rules_and_routing(name, args, key, workspace)
+
+        self.release = kube_state_metrics
+        self.workspace_arn = workspace.arn
+        self.workspace_endpoint = workspace.prometheus_endpoint
+        self.alerts_topic_arn = topic.arn
+        self.register_outputs({
+            "workspaceArn": self.workspace_arn,
+            "alertsTopicArn": self.alerts_topic_arn,
+        })
+
+    def _key(self, name: str, args: ObservabilityArgs) -> aws.kms.Key:
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Datafly {args.environment}: Prometheus workspace and alerts topic",
@@ -65,15 +78,19 @@ class Observability(pulumi.ComponentResource):
             policy=pulumi.Output.all(identity.account_id, partition.partition).apply(
                 lambda v: json.dumps(build.alerts_key_policy(v[0], v[1]))
             ),
-            opts=protected,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.kms.Alias(
             f"{name}-key-alias",
             name=f"alias/{build.physical_name(args.environment, 'observability', max_length=250)}",
             target_key_id=key.key_id,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        return key
 
+    def _workspace(self, name: str, args: ObservabilityArgs, key: aws.kms.Key) -> aws.amp.Workspace:
+        config = args.config
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
         logging = None
         if config.query_logging:
             # AMP requires the log group ARN with its `:*` suffix.
@@ -86,7 +103,7 @@ class Observability(pulumi.ComponentResource):
             logging = aws.amp.WorkspaceLoggingConfigurationArgs(
                 log_group_arn=log_group.arn.apply(lambda arn: f"{arn}:*")
             )
-        workspace = aws.amp.Workspace(
+        return aws.amp.Workspace(
             f"{name}-workspace",
             alias=build.physical_name(args.environment, max_length=AMP_ALIAS_MAX),
             kms_key_arn=key.arn,
@@ -94,7 +111,12 @@ class Observability(pulumi.ComponentResource):
             opts=protected,
         )
 
-        # --- Collection -----------------------------------------------------------------
+    def _collection(
+        self, name: str, args: ObservabilityArgs, workspace: aws.amp.Workspace
+    ) -> k8s.helm.v3.Release:
+        """kube-state-metrics, the scraper's RBAC, the managed scraper and its access
+        entry; returns the kube-state-metrics release."""
+        child = pulumi.ResourceOptions(parent=self)
         on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         kube_state_metrics = helm_release(
             f"{name}-kube-state-metrics",
@@ -131,7 +153,7 @@ class Observability(pulumi.ComponentResource):
             destination=aws.amp.ScraperDestinationArgs(
                 amp=aws.amp.ScraperDestinationAmpArgs(workspace_arn=workspace.arn)
             ),
-            scrape_configuration=build.scrape_configuration(f"{config.scrape_interval_seconds}s"),
+            scrape_configuration=build.scrape_configuration(f"{args.config.scrape_interval_seconds}s"),
             opts=child,
         )
         # The scraper's service-linked role becomes the Kubernetes user the ClusterRole
@@ -144,8 +166,15 @@ class Observability(pulumi.ComponentResource):
             user_name=build.SCRAPER_USER,
             opts=child,
         )
+        return kube_state_metrics
 
-        # --- Rules and routing -----------------------------------------------------------
+    def _rules_and_routing(
+        self, name: str, args: ObservabilityArgs, key: aws.kms.Key, workspace: aws.amp.Workspace
+    ) -> aws.sns.Topic:
+        """The alert rules, the alerts topic and its subscriptions, and the Alertmanager
+        definition that sends to it; returns the topic."""
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
         aws.amp.RuleGroupNamespace(
             f"{name}-rules",
             name="datafly",
@@ -183,12 +212,4 @@ class Observability(pulumi.ComponentResource):
             definition=topic.arn.apply(lambda arn: build.alertmanager_definition(arn, args.region)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[topic_policy]),
         )
-
-        self.release = kube_state_metrics
-        self.workspace_arn = workspace.arn
-        self.workspace_endpoint = workspace.prometheus_endpoint
-        self.alerts_topic_arn = topic.arn
-        self.register_outputs({
-            "workspaceArn": self.workspace_arn,
-            "alertsTopicArn": self.alerts_topic_arn,
-        })
+        return topic

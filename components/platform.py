@@ -61,6 +61,55 @@ class Platform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:platform:Platform", name, None, opts)
+        network, eks = self._network_and_cluster(name, args)
+        self.karpenter = self._karpenter(name, args, eks)
+        # The ALB controller's webhook must run before anything creates a Service or an
+        # Ingress, and must outlive them on destroy so it can delete the load balancers.
+        alb = AwsLoadBalancerController(
+            f"{name}-alb-controller",
+            AwsLoadBalancerControllerArgs(
+                cluster_name=eks.access.cluster_name,
+                region=args.region,
+                vpc_id=network.vpc_id,
+                oidc_provider_arn=eks.access.oidc_provider_arn,
+                oidc_provider_url=eks.access.oidc_provider_url,
+                depends_on=eks.ready,
+            ),
+            pulumi.ResourceOptions(parent=self, provider=eks.provider),
+        )
+        after_alb = [*eks.ready, alb.release]
+        keda, external_secrets, metrics = self._operators(name, args, eks, after_alb)
+        self.keda_operator_role_arn = keda.operator_role_arn
+        self.ingress_classes = ["alb"]
+        # What a dedicated-tier customer's objects wait for: CRDs, webhooks and the
+        # ingress controllers (an nginx Ingress needs the controller's admission webhook).
+        self.addon_releases: list[pulumi.Resource] = [
+            alb.release, keda.release, external_secrets.release, metrics.release,
+            # A dedicated-tier customer's pods need Karpenter's nodes; its objects must
+            # also be deleted before the NodePool, so their nodes drain last.
+            self.karpenter.node_pool,
+        ]
+        if args.addons.ingress_nginx.enabled:
+            nginx = IngressNginx(
+                f"{name}-ingress-nginx",
+                IngressNginxArgs(replicas=args.addons.ingress_nginx.replicas, depends_on=after_alb),
+                pulumi.ResourceOptions(parent=self, provider=eks.provider),
+            )
+            self.ingress_classes.append("nginx")
+            self.addon_releases.append(nginx.release)
+        self.observability = self._observability(name, args, network, eks, after_alb)
+        if self.observability is not None:
+            self.addon_releases.append(self.observability.release)
+        self.kafka = self._kafka(name, args, network, eks)
+        self.access = eks.access
+        self.vpc_cidr = network.vpc_cidr
+        self.private_subnet_cidrs = network.private_subnet_cidrs
+        self.public_subnet_cidrs = network.public_subnet_cidrs
+        self.kubeconfig = eks.kubeconfig
+        self.provider = eks.provider
+        self.register_outputs(self.outputs())
+
+    def _network_and_cluster(self, name: str, args: PlatformArgs) -> tuple[Network, EksCluster]:
         child = pulumi.ResourceOptions(parent=self)
         network = Network(
             f"{name}-network",
@@ -80,11 +129,13 @@ class Platform(pulumi.ComponentResource):
             ),
             child,
         )
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=eks.provider)
+        return network, eks
+
+    def _karpenter(self, name: str, args: PlatformArgs, eks: EksCluster) -> Karpenter:
         # Nodes for customer workloads. Its NodePool depends on its controller release, so
         # on destroy the NodePool goes first and Karpenter terminates its own nodes while
         # it still runs; the release, the cluster and the VPC go after.
-        karpenter = Karpenter(
+        return Karpenter(
             f"{name}-karpenter",
             KarpenterArgs(
                 cluster_name=args.cluster_name,
@@ -101,22 +152,11 @@ class Platform(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self, provider=eks.provider),
         )
-        self.karpenter = karpenter
-        # The ALB controller's webhook must run before anything creates a Service or an
-        # Ingress, and must outlive them on destroy so it can delete the load balancers.
-        alb = AwsLoadBalancerController(
-            f"{name}-alb-controller",
-            AwsLoadBalancerControllerArgs(
-                cluster_name=eks.access.cluster_name,
-                region=args.region,
-                vpc_id=network.vpc_id,
-                oidc_provider_arn=eks.access.oidc_provider_arn,
-                oidc_provider_url=eks.access.oidc_provider_url,
-                depends_on=eks.ready,
-            ),
-            on_cluster,
-        )
-        after_alb = [*eks.ready, alb.release]
+
+    def _operators(
+        self, name: str, args: PlatformArgs, eks: EksCluster, after_alb: list[pulumi.Resource]
+    ) -> tuple[Keda, ExternalSecretsOperator, MetricsServer]:
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=eks.provider)
         keda = Keda(
             f"{name}-keda",
             KedaArgs(
@@ -128,71 +168,52 @@ class Platform(pulumi.ComponentResource):
             ),
             on_cluster,
         )
-        self.keda_operator_role_arn = keda.operator_role_arn
         external_secrets = ExternalSecretsOperator(
             f"{name}-external-secrets", ExternalSecretsOperatorArgs(depends_on=after_alb), on_cluster
         )
         metrics = MetricsServer(f"{name}-metrics-server", MetricsServerArgs(depends_on=after_alb), on_cluster)
-        self.ingress_classes = ["alb"]
-        # What a dedicated-tier customer's objects wait for: CRDs, webhooks and the
-        # ingress controllers (an nginx Ingress needs the controller's admission webhook).
-        self.addon_releases: list[pulumi.Resource] = [
-            alb.release, keda.release, external_secrets.release, metrics.release,
-            # A dedicated-tier customer's pods need Karpenter's nodes; its objects must
-            # also be deleted before the NodePool, so their nodes drain last.
-            karpenter.node_pool,
-        ]
-        if args.addons.ingress_nginx.enabled:
-            nginx = IngressNginx(
-                f"{name}-ingress-nginx",
-                IngressNginxArgs(replicas=args.addons.ingress_nginx.replicas, depends_on=after_alb),
-                on_cluster,
-            )
-            self.ingress_classes.append("nginx")
-            self.addon_releases.append(nginx.release)
-        self.observability: Optional[Observability] = None
-        if args.observability is not None and args.observability.enabled:
-            self.observability = Observability(
-                f"{name}-observability",
-                ObservabilityArgs(
-                    environment=args.environment or name,
-                    region=args.region,
-                    config=args.observability,
-                    cluster_name=eks.access.cluster_name,
-                    cluster_arn=eks.cluster.arn,
-                    subnet_ids=network.private_subnet_ids,
-                    cluster_security_group_id=eks.access.node_security_group_id,
-                    protect=args.protect,
-                    depends_on=after_alb,
-                ),
-                on_cluster,
-            )
-            self.addon_releases.append(self.observability.release)
-        self.kafka = None
-        if args.kafka is not None:
-            zones = min(args.network.availability_zones, MSK_MAX_AZS)
-            if args.network.mode == "existing":
-                zones = min(len(args.network.private_subnet_ids), MSK_MAX_AZS)
-            self.kafka = MskCluster(
-                f"{name}-kafka",
-                MskClusterArgs(
-                    cluster_name=args.cluster_name,
-                    config=args.kafka,
-                    vpc_id=network.vpc_id,
-                    subnet_ids=network.private_subnet_ids,
-                    client_security_group_ids={"cluster": eks.access.node_security_group_id},
-                    availability_zones=zones,
-                    protect=args.protect,
-                ),
-                child,
-            )
-        self.access = eks.access
-        self.vpc_cidr = network.vpc_cidr
-        self.private_subnet_cidrs = network.private_subnet_cidrs
-        self.public_subnet_cidrs = network.public_subnet_cidrs
-        self.kubeconfig = eks.kubeconfig
-        self.provider = eks.provider
-        self.register_outputs(self.outputs())
+        return keda, external_secrets, metrics
+
+    def _observability(
+        self, name: str, args: PlatformArgs, network: Network, eks: EksCluster, after_alb: list[pulumi.Resource]
+    ) -> Optional[Observability]:
+        if args.observability is None or not args.observability.enabled:
+            return None
+        return Observability(
+            f"{name}-observability",
+            ObservabilityArgs(
+                environment=args.environment or name,
+                region=args.region,
+                config=args.observability,
+                cluster_name=eks.access.cluster_name,
+                cluster_arn=eks.cluster.arn,
+                subnet_ids=network.private_subnet_ids,
+                cluster_security_group_id=eks.access.node_security_group_id,
+                protect=args.protect,
+                depends_on=after_alb,
+            ),
+            pulumi.ResourceOptions(parent=self, provider=eks.provider),
+        )
+
+    def _kafka(self, name: str, args: PlatformArgs, network: Network, eks: EksCluster) -> Optional[MskCluster]:
+        if args.kafka is None:
+            return None
+        zones = min(args.network.availability_zones, MSK_MAX_AZS)
+        if args.network.mode == "existing":
+            zones = min(len(args.network.private_subnet_ids), MSK_MAX_AZS)
+        return MskCluster(
+            f"{name}-kafka",
+            MskClusterArgs(
+                cluster_name=args.cluster_name,
+                config=args.kafka,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                client_security_group_ids={"cluster": eks.access.node_security_group_id},
+                availability_zones=zones,
+                protect=args.protect,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
 
     def outputs(self) -> dict[str, Any]:
         """The platform stack's exports: the contract customer stacks read."""

@@ -69,7 +69,6 @@ class Postgres(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PostgresArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("datafly:data:Postgres", name, None, opts)
-        config = args.config
         identifier = data_store_identifier(args.environment, args.customer)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -79,7 +78,6 @@ class Postgres(pulumi.ComponentResource):
             description=f"Private subnets of {identifier}",
             opts=child,
         )
-
         security_group = client_security_group(
             name,
             vpc_id=args.vpc_id,
@@ -90,17 +88,44 @@ class Postgres(pulumi.ComponentResource):
             rule_description=f"PostgreSQL (TLS) from the workloads of customer {args.customer}",
             opts=child,
         )
+        parameter_group = self._parameter_group(name, args.config, identifier)
+        snapshot_name = self._final_snapshot_name(name, args, identifier)
+        log_groups = self._log_groups(name, identifier, args.protect)
+        instance = self._instance(
+            name, args, identifier, subnet_group, security_group, parameter_group, snapshot_name, log_groups
+        )
+        app_secret = self._app_user_secret(name, args, identifier)
 
+        self.identifier = identifier
+        self.app_user_secret_arn = app_secret.arn
+        self.address = instance.address
+        self.port = instance.port
+        self.master_user_secret_arn = instance.master_user_secrets.apply(_master_secret_arn)
+        self.security_group_id = security_group.id
+        self.instance_id = instance.id
+        self.register_outputs(
+            {
+                "address": self.address,
+                "port": self.port,
+                "masterUserSecretArn": self.master_user_secret_arn,
+                "appUserSecretArn": self.app_user_secret_arn,
+                "securityGroupId": self.security_group_id,
+                "instanceId": self.instance_id,
+            }
+        )
+
+    def _parameter_group(self, name: str, config: PostgresConfig, identifier: str) -> aws.rds.ParameterGroup:
         # Auto-named: a major version upgrade needs a group of the new family, which
         # must exist before the instance switches to it (create-before-delete).
-        parameter_group = aws.rds.ParameterGroup(
+        return aws.rds.ParameterGroup(
             f"{name}-params",
             family=postgres_parameter_group_family(config.engine_version),
             description=f"{identifier}: TLS only, slow-query and connection logging",
             parameters=[aws.rds.ParameterGroupParameterArgs(**p) for p in postgres_parameters(config.engine_version)],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _final_snapshot_name(self, name: str, args: PostgresArgs, identifier: str) -> pulumi.Output[str]:
         # These inputs replace the instance (a new, empty database): engine,
         # identifier, username, db_name, storage_encrypted and kms_key_id. `protect`
         # turns such a plan into an error. The snapshot suffix below is keyed on the
@@ -109,7 +134,7 @@ class Postgres(pulumi.ComponentResource):
             "engine": "postgres",
             "identifier": identifier,
             "username": MASTER_USERNAME,
-            "dbName": config.database_name,
+            "dbName": args.config.database_name,
             "storageEncrypted": "true",
             "kmsKeyId": args.kms_key_arn,
         }
@@ -122,26 +147,39 @@ class Postgres(pulumi.ComponentResource):
             f"{name}-snapshot-suffix",
             byte_length=4,
             keepers=replace_keys,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         stack = pulumi.get_stack()
-        snapshot_name = generation.hex.apply(
+        return generation.hex.apply(
             lambda suffix: final_snapshot_identifier(args.environment, args.customer, stack, "postgres", suffix)
         )
 
+    def _log_groups(self, name: str, identifier: str, protect: bool) -> list[aws.cloudwatch.LogGroup]:
         # RDS creates the export log groups itself, with no expiry, if they do not
         # exist yet; creating them first (and making the instance wait) sets retention.
-        log_groups = [
+        return [
             aws.cloudwatch.LogGroup(
                 f"{name}-logs-{export}",
                 name=f"/aws/rds/instance/{identifier}/{export}",
                 retention_in_days=LOG_RETENTION_DAYS,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                opts=pulumi.ResourceOptions(parent=self, protect=protect),
             )
             for export in LOG_EXPORTS
         ]
 
-        instance = aws.rds.Instance(
+    def _instance(
+        self,
+        name: str,
+        args: PostgresArgs,
+        identifier: str,
+        subnet_group: aws.rds.SubnetGroup,
+        security_group: aws.ec2.SecurityGroup,
+        parameter_group: aws.rds.ParameterGroup,
+        snapshot_name: pulumi.Output[str],
+        log_groups: list[aws.cloudwatch.LogGroup],
+    ) -> aws.rds.Instance:
+        config = args.config
+        return aws.rds.Instance(
             f"{name}-instance",
             identifier=identifier,
             engine="postgres",
@@ -188,9 +226,11 @@ class Postgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
         )
 
+    def _app_user_secret(self, name: str, args: PostgresArgs, identifier: str) -> aws.secretsmanager.Secret:
+        child = pulumi.ResourceOptions(parent=self)
         # The services' login. Keepers: a new appCredentialsVersion rolls a new password
         # for the other of the two alternating users; nothing else re-rolls it.
-        version = config.app_credentials_version
+        version = args.config.app_credentials_version
         user = app_user(version)
         password = random.RandomPassword(
             f"{name}-app-password",
@@ -220,24 +260,7 @@ class Postgres(pulumi.ComponentResource):
             secret_string=document,
             opts=child,
         )
-
-        self.identifier = identifier
-        self.app_user_secret_arn = app_secret.arn
-        self.address = instance.address
-        self.port = instance.port
-        self.master_user_secret_arn = instance.master_user_secrets.apply(_master_secret_arn)
-        self.security_group_id = security_group.id
-        self.instance_id = instance.id
-        self.register_outputs(
-            {
-                "address": self.address,
-                "port": self.port,
-                "masterUserSecretArn": self.master_user_secret_arn,
-                "appUserSecretArn": self.app_user_secret_arn,
-                "securityGroupId": self.security_group_id,
-                "instanceId": self.instance_id,
-            }
-        )
+        return app_secret
 
 
 def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:

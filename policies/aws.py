@@ -35,7 +35,15 @@ DEFAULT_SECRETS_MANAGER_KEY = "alias/aws/secretsmanager"
 
 
 def register(registry: Registry) -> None:
-    # ------------------------------------------------------------------ RDS
+    _register_rds(registry)
+    _register_elasticache(registry)
+    _register_msk(registry)
+    _register_eks(registry)
+    _register_iam_kms_secrets(registry)
+
+
+def _register_rds(registry: Registry) -> None:
+    """RDS policies."""
     registry.resource(
         "rds-not-public", [RDS_INSTANCE],
         "RDS instances are not publicly accessible.",
@@ -72,7 +80,10 @@ def register(registry: Registry) -> None:
         "AWS RDS User Guide: password management with Amazon RDS and AWS Secrets Manager",
         _rds_managed_password,
     )
-    # ------------------------------------------------------------------ ElastiCache
+
+
+def _register_elasticache(registry: Registry) -> None:
+    """ElastiCache policies."""
     registry.resource(
         "elasticache-encryption-at-rest", [ELASTICACHE_GROUP],
         "ElastiCache replication groups encrypt data at rest.",
@@ -91,7 +102,10 @@ def register(registry: Registry) -> None:
         "CKV_AWS_31; AWS FSBP ElastiCache.6",
         _elasticache_auth,
     )
-    # ------------------------------------------------------------------ MSK
+
+
+def _register_msk(registry: Registry) -> None:
+    """MSK policies."""
     registry.resource(
         "msk-tls-only", [MSK_CLUSTER],
         "MSK brokers accept TLS only, between clients and brokers and within the cluster.",
@@ -117,7 +131,10 @@ def register(registry: Registry) -> None:
         "CKV_AWS_80",
         _msk_logs,
     )
-    # ------------------------------------------------------------------ EKS
+
+
+def _register_eks(registry: Registry) -> None:
+    """EKS policies."""
     registry.resource(
         "eks-secrets-encryption", [EKS_CLUSTER],
         "EKS envelope-encrypts Kubernetes Secrets with a KMS key.",
@@ -142,7 +159,10 @@ def register(registry: Registry) -> None:
         "AWS EKS Best Practices: restrict access to the instance profile; CKV_AWS_79, CKV_AWS_341",
         _imdsv2,
     )
-    # ------------------------------------------------------------------ IAM, KMS, Secrets Manager
+
+
+def _register_iam_kms_secrets(registry: Registry) -> None:
+    """IAM, KMS, Secrets Manager policies."""
     registry.resource(
         "iam-no-wildcard-actions", [*IAM_POLICY_DOCUMENT_TYPES, IAM_ROLE],
         "IAM policies never allow `*` or `service:*` actions (nor Allow with NotAction).",
