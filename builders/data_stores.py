@@ -1,11 +1,15 @@
 """Plain data for a customer's data stores: names, the PostgreSQL parameter group and
 the final snapshot identifier. No resources here; components/postgres.py and
-components/redis.py register them."""
+components/redis.py register them. The name base (`customer_resource_name`) and the
+limits the config model checks live in derive/names.py and are re-exported here."""
 
 from __future__ import annotations
 
 import re
 from typing import TypedDict
+
+from derive.names import REPLICATION_GROUP_ID_MAX as REPLICATION_GROUP_ID_MAX
+from derive.names import customer_resource_name as customer_resource_name
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
@@ -16,11 +20,6 @@ REDIS_PORT = 6379
 _RDS_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$")
 RDS_IDENTIFIER_MAX = 63
 SNAPSHOT_IDENTIFIER_MAX = 255
-# ElastiCache replication group ids: the same character rules, at most 40 characters.
-REPLICATION_GROUP_ID_MAX = 40
-# ACM: the certificate's domain name (its Common Name) is at most 64 characters
-# (https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html).
-ACM_COMMON_NAME_MAX = 64
 
 # The only engine versions this program accepts for transit_encryption_mode "required"
 # and AUTH with TLS: Redis OSS 7+ and Valkey 7.2+ (mode is an API of 7.0.5+).
@@ -31,14 +30,6 @@ class DbParameter(TypedDict):
     name: str
     value: str
     apply_method: str
-
-
-def customer_resource_name(environment: str, customer: str) -> str:
-    """`datafly-<environment>-<customer>`: the base of every AWS name of a customer that
-    is unique per account or region. The environment keeps the same customer on staging
-    and prod in one account apart, and a customer named like an environment apart from
-    that environment's own `datafly-<environment>` names."""
-    return f"datafly-{environment}-{customer}"
 
 
 def data_store_identifier(environment: str, customer: str) -> str:

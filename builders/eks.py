@@ -1,14 +1,16 @@
 """Plain data for the EKS cluster: log types, managed-policy lists, add-on configuration,
-access entries and IAM documents. No Pulumi here; components/eks_cluster.py registers it."""
+access entries and IAM documents. No Pulumi here; components/eks_cluster.py registers it.
+`node_ami_type` lives in derive/eks.py (the config model checks it) and is re-exported here."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from derive.eks import node_ami_type as node_ami_type
 
 from .iam import POLICY_VERSION
 
@@ -105,22 +107,6 @@ def oidc_issuer_host_path(issuer: str) -> str:
     """`oidc.eks.<region>.amazonaws.com/id/<ID>`: the form IRSA trust-policy condition
     keys and the IAM OIDC provider ARN use."""
     return issuer.removeprefix("https://")
-
-
-# Graviton families: a generation digit followed by `g` (m7g, c7gn, r6gd, t4g, im4gn, g5g).
-_ARM_FAMILY = re.compile(r"^[a-z]+[0-9]+g[a-z]*$")
-
-
-def node_ami_type(instance_types: Sequence[str]) -> str:
-    """The EKS-optimized Amazon Linux 2023 AMI type matching the instance architecture.
-    Mixed architectures cannot share one node group's AMI."""
-    arm = {bool(_ARM_FAMILY.match(t.split(".", 1)[0])) for t in instance_types}
-    if len(arm) != 1:
-        raise ValueError(
-            f"instance types {list(instance_types)} mix arm64 and x86_64; "
-            "one node group runs one AMI architecture"
-        )
-    return "AL2023_ARM_64_STANDARD" if arm.pop() else "AL2023_x86_64_STANDARD"
 
 
 def cluster_kms_policy(key_arn: str) -> dict[str, Any]:

@@ -1,2 +1,8 @@
 """Fleet operations: onboarding customers, promoting releases across customer stacks,
-CI helpers, the deploy-time estimate of a plan and the plan benchmark."""
+CI helpers and the plan benchmark (the deploy-time estimate the plan prints is
+offline/deploy_time.py).
+
+Layer (.importlinter): the top floor, beside tools (neither imports the other). fleet
+may import every package below (offline, policies, components, builders, stackconfig,
+derive); nothing in the project imports fleet but the tests.
+"""

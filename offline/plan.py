@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, TextIO
 
-from fleet.deploy_time import deploy_time_lines
 from policies import POLICIES
 from stackconfig import ConfigError, load_config, platform_problems
 from stackconfig.model import StackConfig
@@ -29,6 +28,7 @@ from . import capacity, report
 from .behaviour import warnings as behaviour_warnings
 from .cel import evaluate_objects as evaluate_cel_rules
 from .checks import Violation, check_plan
+from .deploy_time import deploy_time_lines
 from .fleet_checks import FleetEntry, FleetProblem, check_fleet, load_entries, problems_for
 from .policy_check import evaluate_policies
 from .runner import PlanRun, ProgramConfigError, StackOutput, run_program

@@ -4,6 +4,10 @@
 (`pulumi preview --policy-pack policies`) and the offline plan calls the same objects'
 validate functions (offline/policy_check.py). Importing this package never starts the
 policy server.
+
+Layer (.importlinter): policies may import builders, stackconfig and derive, never
+components (side by side), offline, fleet or tools; offline, fleet and tools may import
+policies.
 """
 
 from __future__ import annotations

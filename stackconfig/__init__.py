@@ -1,4 +1,9 @@
-"""Typed stack configuration: models, loader and error reporting."""
+"""Typed stack configuration: models, loader and error reporting.
+
+Layer (.importlinter): stackconfig imports only derive (the pure name, subnet-plan and
+AMI-type helpers its validators share with builders), never builders or anything above;
+every other package of the project may import it.
+"""
 
 from .loader import (
     ConfigError,

@@ -20,13 +20,9 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
-from builders.data_stores import (
-    ACM_COMMON_NAME_MAX,
-    REPLICATION_GROUP_ID_MAX,
-    customer_resource_name,
-)
-from builders.eks import node_ami_type
-from builders.network import NetworkPlanError, plan_subnets
+from derive.eks import node_ami_type
+from derive.names import ACM_COMMON_NAME_MAX, REPLICATION_GROUP_ID_MAX, customer_resource_name
+from derive.network import NetworkPlanError, plan_subnets
 
 from .aws_data import cache_engine_versions, cache_node_types, rds_instance_classes
 from .types import (
