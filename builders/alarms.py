@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from stackconfig.model import AlarmThresholds
+from stackconfig.tenant import AlarmThresholds
 
 GIB = 1024**3
 MIB = 1024**2

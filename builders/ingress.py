@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional
 
 from pulumi import Input
 
-from stackconfig.model import TenantConfig
+from stackconfig import TenantConfig
 
 from .labels import common_labels
 from .namespace import namespace_name

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pulumi
 from pulumi import Input
 
-from stackconfig.model import TenantConfig
+from stackconfig import TenantConfig
 
 from .labels import common_labels
 from .namespace import namespace_name

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from stackconfig.model import NodePoolConfig
+from stackconfig.platform import NodePoolConfig
 
 from .charts import (
     IRSA_ROLE_ANNOTATION,

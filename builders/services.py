@@ -2,7 +2,7 @@
 
 Everything the manifest builders (workloads, isolation, ingress, autoscaling) need to
 know about a service that is *not* a per-customer setting lives here, keyed by the
-service keys of ``stackconfig.model.SERVICE_DEFAULTS``.
+service keys of ``stackconfig.workloads.SERVICE_DEFAULTS``.
 
 Communication matrix (what the NetworkPolicies in ``builders.isolation`` allow)
 ------------------------------------------------------------------------------
@@ -44,7 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from stackconfig.model import SERVICE_DEFAULTS, ServiceAutoscaling, ServiceConfig, TenantConfig
+from stackconfig import TenantConfig
+from stackconfig.workloads import SERVICE_DEFAULTS, ServiceAutoscaling, ServiceConfig
 
 # The Kubernetes Secret that External Secrets keeps in sync (builders.external_secrets).
 APP_SECRET_NAME = "datafly-secrets"

@@ -10,7 +10,8 @@ from typing import Any, Optional
 
 from pulumi import Input
 
-from stackconfig.model import GatewayServiceConfig, TenantConfig
+from stackconfig import TenantConfig
+from stackconfig.workloads import GatewayServiceConfig
 
 from .database_users import APP_USER_SQL
 from .external_secrets import vendor_keys

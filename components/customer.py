@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 
 from builders.ingress import HOST_ROLES, alb_group_name
 from builders.services import CATALOGUE, consumed_topic, consumer_group
-from stackconfig.model import TenantConfig
+from stackconfig import TenantConfig
 
 from .cluster_access import ClusterAccess
 from .customer_alarms import ConsumerLag, CustomerAlarms, CustomerAlarmsArgs

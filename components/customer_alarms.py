@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from builders import alarms as build
-from stackconfig.model import AlarmThresholds
+from stackconfig.tenant import AlarmThresholds
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from builders.external_secrets import SECRET_STORE_SERVICE_ACCOUNT
 from builders.iam import role_trust_policy
 from builders.namespace import namespace_name
 from builders.services import CATALOGUE, consumed_topic
-from stackconfig.model import KafkaClusterConfig, TenantConfig
+from stackconfig import TenantConfig
+from stackconfig.platform import KafkaClusterConfig
 
 from .customer_secrets import CustomerSecrets, CustomerSecretsArgs
 from .irsa_role import IrsaRole, IrsaRoleArgs

@@ -27,7 +27,7 @@ import pulumi_random as random
 
 from builders.data_stores import customer_resource_name
 from builders.external_secrets import vendor_key
-from stackconfig.model import SecretsConfig
+from stackconfig.tenant import SecretsConfig
 
 # Secrets Manager's longest recovery window: a deleted secret can be restored for 30
 # days (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html).

@@ -22,7 +22,7 @@ import pulumi
 
 from builders import autoscaling, external_secrets, ingress, isolation, workloads
 from builders.ingress import HOST_ROLES
-from stackconfig.model import TenantConfig
+from stackconfig import TenantConfig
 
 from .customer_data_plane import DataPlaneEndpoints
 from .kubernetes_object import register, resource_name

@@ -17,7 +17,7 @@ from builders import eks as build
 from builders.charts import SYSTEM_NODE_LABEL_KEY, SYSTEM_NODE_LABEL_VALUE, SYSTEM_TAINT_KEY, SYSTEM_TAINT_VALUE
 from builders.iam import service_trust_policy
 from builders.kubeconfig import kubeconfig_json
-from stackconfig.model import ClusterConfig
+from stackconfig.platform import ClusterConfig
 
 from .cluster_access import ClusterAccess
 from .kubernetes_provider import kubernetes_provider

@@ -30,7 +30,7 @@ from builders.charts import addon_namespace
 from builders.eks import partition_for_region
 from builders.iam import irsa_trust_policy, service_trust_policy
 from builders.iam_policies import policy_json
-from stackconfig.model import NodePoolConfig
+from stackconfig.platform import NodePoolConfig
 
 from .helm_release import helm_release
 from .kubernetes_object import register

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from builders.msk import IAM_PORT, cluster_uuid, kafka_client_policy, server_properties
-from stackconfig.model import KafkaClusterConfig
+from stackconfig.platform import KafkaClusterConfig
 
 # MSK cluster names: letters, digits and '-', starting with a letter, at most 64.
 _CLUSTER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")

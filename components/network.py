@@ -18,7 +18,7 @@ from builders.network import (
     plan_subnets,
     subnet_tags,
 )
-from stackconfig.model import NetworkConfig
+from stackconfig.platform import NetworkConfig
 
 ANYWHERE = "0.0.0.0/0"
 

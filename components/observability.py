@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from builders import observability as build
 from builders.alert_rules import rule_group_data
 from builders.charts import KUBE_STATE_METRICS_CHART, KUBE_SYSTEM
-from stackconfig.model import ObservabilityConfig
+from stackconfig.platform import ObservabilityConfig
 
 from .eks_cluster import KMS_DELETION_WINDOW_DAYS
 from .helm_release import helm_release

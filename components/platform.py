@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from stackconfig.model import AddonsConfig, ClusterConfig, KafkaClusterConfig, NetworkConfig, ObservabilityConfig
+from stackconfig.platform import AddonsConfig, ClusterConfig, KafkaClusterConfig, NetworkConfig, ObservabilityConfig
 
 from .aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
 from .cluster_access import ClusterAccess

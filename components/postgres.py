@@ -23,7 +23,7 @@ from builders.data_stores import (
     postgres_parameters,
 )
 from builders.database_users import app_user, scram_sha256_verifier, verifier_salt
-from stackconfig.model import PostgresConfig
+from stackconfig.tenant import PostgresConfig
 
 from .client_security_group import client_security_group
 

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from builders.data_stores import REDIS_PORT, cache_engine_supported, data_store_identifier
-from stackconfig.model import RedisConfig
+from stackconfig.tenant import RedisConfig
 
 from .client_security_group import client_security_group
 

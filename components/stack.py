@@ -10,8 +10,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from builders.customer_iam import keda_role_name_pattern
-from stackconfig import ConfigError, Problem, platform_problems
-from stackconfig.model import PlatformConfig, StackConfig
+from stackconfig import ConfigError, PlatformConfig, Problem, StackConfig, platform_problems
 from stackconfig.pulumi_source import ConfigRunError
 
 from .cluster_access import ClusterAccess

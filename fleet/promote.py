@@ -44,8 +44,8 @@ from offline import report
 from offline.plan import EXIT_OK as PLAN_OK
 from offline.plan import Planner
 from offline.stackfile import ROOT, stack_path
-from stackconfig.model import SERVICE_DEFAULTS
 from stackconfig.types import ImageDigest, ImageTag
+from stackconfig.workloads import SERVICE_DEFAULTS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

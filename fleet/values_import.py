@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from offline import safe_yaml
-from stackconfig.model import RESERVED_ENV, SERVICE_DEFAULTS
+from stackconfig.workloads import RESERVED_ENV, SERVICE_DEFAULTS
 
 _SERVICE_KEYS = tuple(SERVICE_DEFAULTS)
 _HOST_ROLES = ("data", "app", "api")

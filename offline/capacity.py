@@ -38,8 +38,8 @@ from builders.isolation import MIGRATION_PODS, ROLLOUT_SURGE, format_cpu, format
 from builders.karpenter import allowed_instance_types, karpenter_values
 from builders.services import CATALOGUE, autoscaling_config, is_autoscaled
 from builders.workloads import deployments, migrations_job
-from stackconfig import ConfigError, load_config
-from stackconfig.model import AddonsConfig, ClusterConfig, StackConfig, TenantConfig
+from stackconfig import ConfigError, StackConfig, TenantConfig, load_config
+from stackconfig.platform import AddonsConfig, ClusterConfig
 
 ENI_MAX_PODS_FILE = Path(__file__).resolve().parent.parent / "schemas" / "vpc-cni" / "eni-max-pods.txt"
 GIB = 2**30

@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-from stackconfig import ConfigError, load_config
-from stackconfig.model import StackConfig
+from stackconfig import ConfigError, StackConfig, load_config
 
 from .stackfile import ROOT, StackFileError, read_stack, stack_names
 

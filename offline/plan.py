@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Optional, TextIO
 
 from policies import POLICIES
-from stackconfig import ConfigError, load_config, platform_problems
-from stackconfig.model import StackConfig
+from stackconfig import ConfigError, StackConfig, load_config, platform_problems
 
 from . import capacity, report
 from .behaviour import warnings as behaviour_warnings

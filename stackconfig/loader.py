@@ -16,7 +16,8 @@ from typing import Any, Union
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from .model import FieldError, StackConfig
+from .base import FieldError
+from .model import StackConfig
 from .types import SECRET_MARKER
 
 PROJECT = "datafly"

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from builders import alarms
-from stackconfig.model import AlarmThresholds
+from stackconfig.tenant import AlarmThresholds
 
 
 @pytest.mark.parametrize(("field", "value", "role", "threshold"), [

@@ -24,7 +24,7 @@ from components.irsa_role import IrsaRole, IrsaRoleArgs
 from components.postgres import Postgres, PostgresArgs
 from components.redis import Redis, RedisArgs
 from offline.runner import PlanRun, unwrap
-from stackconfig.model import ExistingSecrets, PostgresConfig, RedisConfig, SecretsConfig
+from stackconfig.tenant import ExistingSecrets, PostgresConfig, RedisConfig, SecretsConfig
 from tests.harness import children_of, of_type, one, run
 
 RDS = "aws:rds/instance:Instance"

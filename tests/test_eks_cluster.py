@@ -13,7 +13,7 @@ import pytest
 from builders import eks as build
 from components.eks_cluster import EksCluster, EksClusterArgs
 from offline.runner import PlanRun, Resource
-from stackconfig.model import ClusterConfig
+from stackconfig.platform import ClusterConfig
 from tests.harness import children_of, of_type, one, run
 
 ADMIN_A = "arn:aws:iam::123456789012:role/platform-admin"

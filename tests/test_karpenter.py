@@ -21,7 +21,8 @@ from builders import karpenter as build
 from offline import capacity, plan
 from offline.stackfile import ROOT
 from offline.validate import validate_objects
-from stackconfig.model import NodePoolConfig, StackConfig
+from stackconfig import StackConfig
+from stackconfig.platform import NodePoolConfig
 
 CRDS = ROOT / "schemas" / "crds" / "karpenter"
 TAGS = {"app": "datafly-signal", "stack": "platform", "datafly:tenant": "acme"}

@@ -18,7 +18,7 @@ from builders.msk import (
 )
 from components.msk_cluster import MskCluster, MskClusterArgs
 from offline.runner import PlanRun
-from stackconfig.model import KafkaClusterConfig
+from stackconfig.platform import KafkaClusterConfig
 from tests.harness import children_of, of_type, one, run
 
 CLUSTER = "aws:msk/cluster:Cluster"

@@ -24,7 +24,7 @@ from builders.network import (
 )
 from components.network import Network, NetworkArgs
 from offline.runner import PlanRun, Resource
-from stackconfig.model import NetworkConfig
+from stackconfig.platform import NetworkConfig
 from tests.harness import of_type, one, run
 
 CLUSTER = "datafly-prod"

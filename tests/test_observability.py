@@ -18,8 +18,7 @@ from components.stack import deploy_platform
 from offline import plan
 from offline.checks import RULE_GROUP_NAMESPACE_TYPE
 from offline.runner import PlanRun
-from stackconfig import ConfigError, load_config
-from stackconfig.model import PlatformConfig
+from stackconfig import ConfigError, PlatformConfig, load_config
 from tests.harness import of_type, one, run
 
 ADMIN = "arn:aws:iam::123456789012:role/platform-admin"

@@ -13,7 +13,7 @@ from components.stack import deploy_platform
 from offline import plan
 from offline.runner import PlanRun
 from offline.stackfile import ROOT
-from stackconfig.model import PlatformConfig
+from stackconfig import PlatformConfig
 from tests.harness import of_type, one, run
 
 ADMIN = "arn:aws:iam::123456789012:role/platform-admin"

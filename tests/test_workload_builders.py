@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from builders import autoscaling, external_secrets, ingress, isolation, workloads
 from builders.services import CATALOGUE, aws_service_accounts
 from offline.validate import validate_objects
-from stackconfig import ConfigError, load_config
-from stackconfig.model import SERVICE_DEFAULTS, TenantConfig
+from stackconfig import ConfigError, TenantConfig, load_config
+from stackconfig.workloads import SERVICE_DEFAULTS
 
 K8S = "1.35"
 ROLES = {key: f"arn:aws:iam::123456789012:role/acme-{key}" for key in ("ingestionGateway", "eventProcessor", "deliveryWorkers")}

@@ -17,8 +17,8 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from stackconfig import PlatformConfig, StackConfig, TenantConfig
 from stackconfig.loader import is_secret_path
-from stackconfig.model import PlatformConfig, StackConfig, TenantConfig
 
 # The smallest valid stacks: every key they set is a required one.
 MINIMAL_TENANT = {"name": "acme", "environment": "prod", "domain": "acme.com", "platform": {"stack": "org/datafly/platform"},
