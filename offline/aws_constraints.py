@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from .cfn_mapping import MAPPINGS, MAPPINGS_NOT_APPLICABLE, CfnMapping, NoEquivalent
+from .kubernetes import Violation
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
-from .validate import Violation
 
 __all__ = ["CFN_LINT_VERSION", "check_aws_constraints", "cfn_template", "unmapped_types"]
 

@@ -30,8 +30,8 @@ from builders.namespace import POD_READINESS_GATE_LABEL
 from builders.workloads import PULUMI_TIMEOUT_ANNOTATION
 
 from . import report
+from .kubernetes import Violation
 from .runner import PlanRun, Resource
-from .validate import Violation
 
 SOURCES: Mapping[str, str] = {
     "digest": "opencontainers/image-spec descriptor.md@v1.1.1 (a digest identifies one manifest)",

@@ -14,8 +14,8 @@ from . import report
 from .aws_constraints import check_aws_constraints
 from .behaviour import BEHAVIOUR_RULES
 from .cel import evaluate_objects as evaluate_cel_rules
+from .kubernetes import Violation, validate_objects
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
-from .validate import Violation, validate_objects
 
 __all__ = ["Violation", "check_plan", "PLAN_RULES"]
 

@@ -30,8 +30,8 @@ from pulumi_policy import (
 
 from policies import POLICIES
 
+from .kubernetes import Violation
 from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
-from .validate import Violation
 
 __all__ = ["evaluate_policies", "resource_args", "stack_args"]
 

@@ -11,10 +11,10 @@ import pytest
 
 from offline.aws_constraints import CFN_LINT_VERSION, check_aws_constraints
 from offline.cfn_mapping import MAPPINGS, CfnMapping, NoEquivalent
+from offline.kubernetes import Violation
 from offline.plan import EXIT_OK, EXIT_VIOLATIONS, Planner, PlanResult
 from offline.runner import PlanRun, Resource
 from offline.stackfile import StackFile, stack_names
-from offline.validate import Violation
 
 STACKS = stack_names()
 

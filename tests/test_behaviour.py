@@ -12,10 +12,10 @@ import pytest
 
 from offline import behaviour
 from offline.checks import PLAN_RULES
+from offline.kubernetes import Violation
 from offline.plan import EXIT_VIOLATIONS, Planner
 from offline.runner import PlanRun, Resource
 from offline.stackfile import ROOT
-from offline.validate import Violation
 
 Rule = Callable[[PlanRun], Iterator[Violation]]
 

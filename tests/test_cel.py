@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from offline.cel import CelReport, evaluate_object, evaluate_objects
-from offline.validate import Violation, crd_index
+from offline.kubernetes import Violation, crd_index
 
 
 def _schema(group: str, kind: str, version: str = "v1") -> Any:

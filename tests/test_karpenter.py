@@ -19,8 +19,8 @@ from celpy import celtypes
 
 from builders import karpenter as build
 from offline import capacity, plan
+from offline.kubernetes import validate_objects
 from offline.stackfile import ROOT
-from offline.validate import validate_objects
 from stackconfig import StackConfig
 from stackconfig.platform import NodePoolConfig
 
