@@ -13,7 +13,7 @@ and KEDA's metrics server registers the cluster's only `v1beta1.external.metrics
 APIService (kedacore/charts `keda/templates/metrics-server/apiservice.yaml`@v2.20.2). An
 HPA's External metric is served by whoever owns that APIService, and KEDA serves only
 the metrics of its own ScaledObjects, so a Prometheus adapter's metric would never
-arrive: the HPA would scale up on CPU and never scale down on lag. offline/behaviour.py
+arrive: the HPA would scale up on CPU and never scale down on lag. offline/check/behaviour.py
 refuses such an HPA.
 
 `cooldownPeriod`: KEDA applies `spec.cooldownPeriod` only when scaling to zero

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from offline.stackfile import ROOT, stack_path
+from offline.run.stackfile import ROOT, stack_path
 
 from .onboard import onboard
 

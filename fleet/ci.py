@@ -21,7 +21,7 @@ from typing import Optional
 
 import yaml
 
-from offline.stackfile import ROOT, stack_names, stack_path
+from offline.run.stackfile import ROOT, stack_names, stack_path
 
 # Paths that never change what a stack deploys.
 _INERT_PREFIXES = ("docs/", "tests/", "offline/", "tools/", "fleet/", ".github/", ".ci/", "out/")

@@ -11,7 +11,7 @@ installed, otherwise as `pulumi config set --secret` commands that read each val
 the values file. Every value not carried over is listed with the reason.
 
 Before writing anything the new stack is validated, on its own and against the fleet
-(offline/fleet_checks.py: customer, namespace, hosts, domain, region, shared Kafka).
+(offline/check/fleet_checks.py: customer, namespace, hosts, domain, region, shared Kafka).
 
 Exit codes: 0 created; 2 refused (existing or invalid name, invalid domain, unreadable
 values file, imported values that fail the stack configuration's validation, or a clash
@@ -32,8 +32,8 @@ from typing import Optional, TextIO
 
 from pydantic import TypeAdapter, ValidationError
 
-from offline.fleet_checks import FleetEntry, check_fleet, load_entries, problems_for
-from offline.stackfile import ROOT, stack_path
+from offline.check.fleet_checks import FleetEntry, check_fleet, load_entries, problems_for
+from offline.run.stackfile import ROOT, stack_path
 from stackconfig import ConfigError, load_config
 from stackconfig.types import CustomerName, Domain, StackName
 

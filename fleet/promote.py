@@ -40,10 +40,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from offline import report
 from offline.plan import EXIT_OK as PLAN_OK
 from offline.plan import Planner
-from offline.stackfile import ROOT, stack_path
+from offline.report import artefacts as report
+from offline.run.stackfile import ROOT, stack_path
 from stackconfig.types import ImageDigest, ImageTag
 from stackconfig.workloads import SERVICE_DEFAULTS
 

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from offline.stackfile import ROOT, StackFileError, read_document, stack_names, stack_path
+from offline.run.stackfile import ROOT, StackFileError, read_document, stack_names, stack_path
 
 DEFAULT_REGION = "us-east-1"
 # Used only when no customer stack exists yet to take the fleet's release from.

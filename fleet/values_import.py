@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from offline import safe_yaml
+from offline.run import safe_yaml
 from stackconfig.workloads import RESERVED_ENV, SERVICE_DEFAULTS
 
 _SERVICE_KEYS = tuple(SERVICE_DEFAULTS)

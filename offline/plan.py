@@ -20,18 +20,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, TextIO
 
+from offline.check import capacity
+from offline.check.behaviour import warnings as behaviour_warnings
+from offline.check.cel import evaluate_objects as evaluate_cel_rules
+from offline.check.checks import Violation, check_plan
+from offline.check.fleet_checks import FleetEntry, FleetProblem, check_fleet, load_entries, problems_for
+from offline.check.policy_check import evaluate_policies
+from offline.report import artefacts as report
+from offline.report.deploy_time import deploy_time_lines
+from offline.run.runner import PlanRun, ProgramConfigError, StackOutput, run_program
+from offline.run.stackfile import ROOT, StackFileError, read_stack, stack_names, stack_path
 from policies import POLICIES
 from stackconfig import ConfigError, StackConfig, load_config, platform_problems
-
-from . import capacity, report
-from .behaviour import warnings as behaviour_warnings
-from .cel import evaluate_objects as evaluate_cel_rules
-from .checks import Violation, check_plan
-from .deploy_time import deploy_time_lines
-from .fleet_checks import FleetEntry, FleetProblem, check_fleet, load_entries, problems_for
-from .policy_check import evaluate_policies
-from .runner import PlanRun, ProgramConfigError, StackOutput, run_program
-from .stackfile import ROOT, StackFileError, read_stack, stack_names, stack_path
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_CONFIG, EXIT_PROGRAM = 0, 1, 2, 3
 EXIT_MEANINGS = {
@@ -67,7 +67,7 @@ class Planner:
         self._entries: list[FleetEntry] = []
 
     def fleet_problems(self) -> list[FleetProblem]:
-        """Clashes between this project's stack files (offline/fleet_checks.py), found once."""
+        """Clashes between this project's stack files (offline/check/fleet_checks.py), found once."""
         if self._fleet is None:
             self._entries = load_entries(self.root)
             self._fleet = check_fleet(self._entries)

@@ -2,7 +2,7 @@
 
 `POLICIES` holds the policy objects; the Pulumi CLI runs them through `__main__.py`
 (`pulumi preview --policy-pack policies`) and the offline plan calls the same objects'
-validate functions (offline/policy_check.py). Importing this package never starts the
+validate functions (offline/check/policy_check.py). Importing this package never starts the
 policy server.
 
 Layer (.importlinter): policies may import builders, stackconfig and derive, never

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from offline.runner import PlanRun, Resource, StackOutput, run_function
-from offline.stackfile import ROOT, StackFile
+from offline.run.runner import PlanRun, Resource, StackOutput, run_function
+from offline.run.stackfile import ROOT, StackFile
 
 
 def synthetic_stack(stack: str = "unit", config: dict[str, str] | None = None) -> StackFile:

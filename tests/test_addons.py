@@ -31,7 +31,7 @@ from components.external_secrets_operator import ExternalSecretsOperator, Extern
 from components.ingress_nginx import IngressNginx, IngressNginxArgs
 from components.keda import CUSTOMER_ROLE_NAME_PREFIX, Keda, KedaArgs, customer_role_arn_pattern
 from components.metrics_server import MetricsServer, MetricsServerArgs
-from offline.runner import PlanRun, Resource
+from offline.run.runner import PlanRun, Resource
 from tests.harness import children_of, of_type, one, run
 
 ROOT = Path(__file__).resolve().parent.parent

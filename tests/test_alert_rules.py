@@ -21,7 +21,7 @@ from builders.alert_rules import (
     rules_of,
     selected_metrics,
 )
-from offline.stackfile import ROOT
+from offline.run.stackfile import ROOT
 
 RULES = {rule["alert"]: rule for rule in rules_of(load_rules())}
 

@@ -1,4 +1,4 @@
-"""The AWS-constraints layer (offline/aws_constraints.py, offline/cfn_mapping.py): what AWS
+"""The AWS-constraints layer (offline/check/aws_constraints.py, offline/check/cfn_mapping.py): what AWS
 itself would refuse, judged by cfn-lint's data, with exact messages."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from offline.aws_constraints import CFN_LINT_VERSION, check_aws_constraints
-from offline.cfn_mapping import MAPPINGS, CfnMapping, NoEquivalent
-from offline.kubernetes import Violation
+from offline.check.aws_constraints import CFN_LINT_VERSION, check_aws_constraints
+from offline.check.cfn_mapping import MAPPINGS, CfnMapping, NoEquivalent
+from offline.check.kubernetes import Violation
 from offline.plan import EXIT_OK, EXIT_VIOLATIONS, Planner, PlanResult
-from offline.runner import PlanRun, Resource
-from offline.stackfile import StackFile, stack_names
+from offline.run.runner import PlanRun, Resource
+from offline.run.stackfile import StackFile, stack_names
 
 STACKS = stack_names()
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from offline import plan
-from offline.runner import PlanRun, ProgramConfigError, StackOutput, run_program
-from offline.stackfile import ROOT, read_stack, stack_names
+from offline.run.runner import PlanRun, ProgramConfigError, StackOutput, run_program
+from offline.run.stackfile import ROOT, read_stack, stack_names
 from stackconfig.aws_data import security_group_description_ok, security_group_description_pattern
 
 # Every pulumi-aws type that carries an EC2 security group or rule description, and

@@ -1,4 +1,4 @@
-"""offline/behaviour.py: each rule passes the example stacks' real plans and fails a
+"""offline/check/behaviour.py: each rule passes the example stacks' real plans and fails a
 plan carrying the violating manifest (issue 11 section 2, items 8-15)."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from offline import behaviour
-from offline.checks import PLAN_RULES
-from offline.kubernetes import Violation
+from offline.check import behaviour
+from offline.check.checks import PLAN_RULES
+from offline.check.kubernetes import Violation
 from offline.plan import EXIT_VIOLATIONS, Planner
-from offline.runner import PlanRun, Resource
-from offline.stackfile import ROOT
+from offline.run.runner import PlanRun, Resource
+from offline.run.stackfile import ROOT
 
 Rule = Callable[[PlanRun], Iterator[Violation]]
 

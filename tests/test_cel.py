@@ -1,4 +1,4 @@
-"""The CRDs' CEL rules (offline/cel.py), against the vendored CRDs, with exact messages."""
+"""The CRDs' CEL rules (offline/check/cel.py), against the vendored CRDs, with exact messages."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from offline.cel import CelReport, evaluate_object, evaluate_objects
-from offline.kubernetes import Violation, crd_index
+from offline.check.cel import CelReport, evaluate_object, evaluate_objects
+from offline.check.kubernetes import Violation, crd_index
 
 
 def _schema(group: str, kind: str, version: str = "v1") -> Any:

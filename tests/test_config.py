@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from offline import plan
-from offline.stackfile import ROOT, read_stack, stack_names
+from offline.run.stackfile import ROOT, read_stack, stack_names
 from stackconfig import ConfigError, load_config
 
 ACME = yaml.safe_load((ROOT / "stacks" / "Pulumi.acme.yaml").read_text())["config"]

@@ -1,4 +1,4 @@
-from offline.stackfile import ROOT
+from offline.run.stackfile import ROOT
 from tools.config_docs import render
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from offline import plan, report
-from offline.runner import SECRET, PlanRun, Resource
-from offline.stackfile import ROOT, stack_names
+from offline import plan
+from offline.report import artefacts as report
+from offline.run.runner import SECRET, PlanRun, Resource
+from offline.run.stackfile import ROOT, stack_names
 from tests.harness import of_type, one
 
 JOB = "kubernetes:batch/v1:Job"

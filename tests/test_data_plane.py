@@ -23,7 +23,7 @@ from components.customer_secrets import CustomerSecrets, CustomerSecretsArgs
 from components.irsa_role import IrsaRole, IrsaRoleArgs
 from components.postgres import Postgres, PostgresArgs
 from components.redis import Redis, RedisArgs
-from offline.runner import PlanRun, unwrap
+from offline.run.runner import PlanRun, unwrap
 from stackconfig.tenant import ExistingSecrets, PostgresConfig, RedisConfig, SecretsConfig
 from tests.harness import children_of, of_type, one, run
 

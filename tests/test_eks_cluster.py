@@ -12,7 +12,7 @@ import pytest
 
 from builders import eks as build
 from components.eks_cluster import EksCluster, EksClusterArgs
-from offline.runner import PlanRun, Resource
+from offline.run.runner import PlanRun, Resource
 from stackconfig.platform import ClusterConfig
 from tests.harness import children_of, of_type, one, run
 

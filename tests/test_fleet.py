@@ -17,9 +17,10 @@ import pytest
 import yaml
 
 from fleet import bench, ci, onboard, promote
-from offline import deploy_time, plan
-from offline.runner import PlanRun, Resource
-from offline.stackfile import ROOT, read_stack, stack_names, stack_path
+from offline import plan
+from offline.report import deploy_time
+from offline.run.runner import PlanRun, Resource
+from offline.run.stackfile import ROOT, read_stack, stack_names, stack_path
 from stackconfig import load_config
 from tests.harness import synthetic_stack
 
@@ -561,7 +562,7 @@ def test_the_critical_path_follows_dependencies_providers_and_components() -> No
 def test_the_deploy_time_lines_name_the_path_and_the_serial_sum() -> None:
     lines = deploy_time.deploy_time_lines(_synthetic_run(), TIMES)
     assert lines[:3] == [
-        "Estimated first `pulumi up` (typical creation times per type, offline/creation_times.yaml):",
+        "Estimated first `pulumi up` (typical creation times per type, offline/report/creation_times.yaml):",
         "    critical path  17m 15s",
         "    sum of all     30m 15s  (1.8x the critical path: what parallel creation saves)",
     ]
@@ -570,7 +571,7 @@ def test_the_deploy_time_lines_name_the_path_and_the_serial_sum() -> None:
 
 
 def test_every_creation_time_has_a_source_and_covers_the_slow_types() -> None:
-    data = yaml.safe_load((ROOT / "offline" / "creation_times.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "offline" / "report" / "creation_times.yaml").read_text(encoding="utf-8"))
     assert all(entry["source"] and entry["seconds"] >= 0 for entry in data["types"].values())
     times = deploy_time.load_creation_times()
     assert times.by_type["aws:msk/cluster:Cluster"] > times.by_type["aws:rds/instance:Instance"] \

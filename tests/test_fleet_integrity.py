@@ -20,7 +20,7 @@ import yaml
 
 from fleet import onboard
 from offline import plan
-from offline.stackfile import ROOT
+from offline.run.stackfile import ROOT
 
 HOSTS = ("data", "app", "api")
 
@@ -138,7 +138,7 @@ def test_the_same_customer_in_another_environment_is_no_clash(project: Path, cap
     document = _load(project, stack)
     document["config"]["datafly:tenant"]["kafka"] = {"mode": "dedicated"}
     _write(project, stack, document)
-    from offline.fleet_checks import check_fleet, load_entries, problems_for
+    from offline.check.fleet_checks import check_fleet, load_entries, problems_for
 
     assert problems_for(stack, check_fleet(load_entries(project))) == []
 

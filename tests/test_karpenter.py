@@ -18,9 +18,10 @@ import yaml
 from celpy import celtypes
 
 from builders import karpenter as build
-from offline import capacity, plan
-from offline.kubernetes import validate_objects
-from offline.stackfile import ROOT
+from offline import plan
+from offline.check import capacity
+from offline.check.kubernetes import validate_objects
+from offline.run.stackfile import ROOT
 from stackconfig import StackConfig
 from stackconfig.platform import NodePoolConfig
 
@@ -197,7 +198,7 @@ def test_allocatable_follows_karpenters_formulas() -> None:
 
 
 def _stack(name: str) -> StackConfig:
-    from offline.stackfile import read_stack
+    from offline.run.stackfile import read_stack
     from stackconfig import load_config
 
     stack_file = read_stack(name, ROOT)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.stackfile import ROOT
+from offline.run.stackfile import ROOT
 
 CONFIG = ROOT / ".importlinter"
 # Outside every layer: the test suite may import anything.

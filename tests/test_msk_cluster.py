@@ -17,7 +17,7 @@ from builders.msk import (
     topic_arn_prefix,
 )
 from components.msk_cluster import MskCluster, MskClusterArgs
-from offline.runner import PlanRun
+from offline.run.runner import PlanRun
 from stackconfig.platform import KafkaClusterConfig
 from tests.harness import children_of, of_type, one, run
 

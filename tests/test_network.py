@@ -23,7 +23,7 @@ from builders.network import (
     subnet_tags,
 )
 from components.network import Network, NetworkArgs
-from offline.runner import PlanRun, Resource
+from offline.run.runner import PlanRun, Resource
 from stackconfig.platform import NetworkConfig
 from tests.harness import of_type, one, run
 

@@ -16,8 +16,8 @@ from builders.charts import KUBE_STATE_METRICS_CHART
 from builders.observability import SCRAPER_USER, scrape_configuration
 from components.stack import deploy_platform
 from offline import plan
-from offline.checks import RULE_GROUP_NAMESPACE_TYPE
-from offline.runner import PlanRun
+from offline.check.checks import RULE_GROUP_NAMESPACE_TYPE
+from offline.run.runner import PlanRun
 from stackconfig import ConfigError, PlatformConfig, load_config
 from tests.harness import of_type, one, run
 

@@ -14,9 +14,11 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from offline import checks, plan, report
-from offline.runner import SECRET
-from offline.stackfile import ROOT, placeholder, read_stack
+from offline import plan
+from offline.check import checks
+from offline.report import artefacts as report
+from offline.run.runner import SECRET
+from offline.run.stackfile import ROOT, placeholder, read_stack
 from tests.harness import of_type, one, run
 
 KUBECONFIG = json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [], "contexts": [], "users": []})

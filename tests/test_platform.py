@@ -11,8 +11,8 @@ import pytest
 from components.cluster_access import OUTPUT_NAMES
 from components.stack import deploy_platform
 from offline import plan
-from offline.runner import PlanRun
-from offline.stackfile import ROOT
+from offline.run.runner import PlanRun
+from offline.run.stackfile import ROOT
 from stackconfig import PlatformConfig
 from tests.harness import of_type, one, run
 

@@ -27,10 +27,10 @@ from pulumi_policy import (
 )
 
 from offline import plan
-from offline.kubernetes import Violation
-from offline.policy_check import evaluate_policies
-from offline.runner import SECRET, PlanRun, Resource
-from offline.stackfile import ROOT, stack_names
+from offline.check.kubernetes import Violation
+from offline.check.policy_check import evaluate_policies
+from offline.run.runner import SECRET, PlanRun, Resource
+from offline.run.stackfile import ROOT, stack_names
 from policies import POLICIES, POLICY_INFO, docs
 from tests.harness import of_type, one
 

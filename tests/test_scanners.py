@@ -22,9 +22,10 @@ import pytest
 import yaml
 from parliament import analyze_policy_string  # type: ignore[import-untyped]  # ships no type hints
 
-from offline import plan, report
-from offline.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
-from offline.stackfile import ROOT, stack_names
+from offline import plan
+from offline.report import artefacts as report
+from offline.run.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
+from offline.run.stackfile import ROOT, stack_names
 
 SCANNERS = ROOT / "scanners"
 STACKS = stack_names()

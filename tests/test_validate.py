@@ -1,4 +1,4 @@
-"""Tests for offline.kubernetes: schema layer, metadata rules and semantic rules."""
+"""Tests for offline.check.kubernetes: schema layer, metadata rules and semantic rules."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 # The repo root is not an installed package; make `offline` importable however pytest is invoked.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from offline.kubernetes import (  # noqa: E402
+from offline.check.kubernetes import (  # noqa: E402
     Violation,
     crd_index,
     crd_json_schema,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from builders import autoscaling, external_secrets, ingress, isolation, workloads
 from builders.services import CATALOGUE, aws_service_accounts
-from offline.kubernetes import validate_objects
+from offline.check.kubernetes import validate_objects
 from stackconfig import ConfigError, TenantConfig, load_config
 from stackconfig.workloads import SERVICE_DEFAULTS
 

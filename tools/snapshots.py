@@ -7,8 +7,9 @@ Review the `git diff` before committing: it is exactly what changes in the clust
 
 from __future__ import annotations
 
-from offline import plan, report
-from offline.stackfile import ROOT
+from offline import plan
+from offline.report import artefacts as report
+from offline.run.stackfile import ROOT
 
 SNAPSHOT_STACKS = ("acme",)
 

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
+from offline.run.stackfile import ROOT, StackFileError, read_stack, stack_names
 from stackconfig import ConfigError, StackConfig, load_config
-
-from .stackfile import ROOT, StackFileError, read_stack, stack_names
 
 _ROLES: tuple[Literal["data", "app", "api"], ...] = ("data", "app", "api")
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):")

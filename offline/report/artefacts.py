@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import yaml
 
-from .runner import SECRET, PlanRun, Resource
+from offline.run.runner import SECRET, PlanRun, Resource
 
 HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Release")
 # Kinds applied first, as Helm orders an install: what others live in or refer to.

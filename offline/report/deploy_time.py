@@ -2,7 +2,7 @@
 
 The engine creates a resource as soon as everything it depends on exists, so the
 duration of a first deployment is the longest path through the dependency graph, each
-resource weighted by the typical creation time of its type (offline/creation_times.yaml,
+resource weighted by the typical creation time of its type (offline/report/creation_times.yaml,
 with sources). The sum of all times is what a fully serial deployment would take: a
 critical path close to that sum means a dependency serialises resources that could be
 created side by side.
@@ -21,7 +21,7 @@ from typing import Optional
 
 import yaml
 
-from .runner import PlanRun, Resource
+from offline.run.runner import PlanRun, Resource
 
 CREATION_TIMES = Path(__file__).resolve().parent / "creation_times.yaml"
 # A resource that is read, not created (`get`): one API call.
@@ -147,7 +147,7 @@ def deploy_time_lines(run: PlanRun, times: Optional[CreationTimes] = None) -> li
     shown = [s for s in estimate_.critical_path if s.seconds > 0]
     ratio = estimate_.sum_all / estimate_.total if estimate_.total else 1.0
     lines = [
-        "Estimated first `pulumi up` (typical creation times per type, offline/creation_times.yaml):",
+        "Estimated first `pulumi up` (typical creation times per type, offline/report/creation_times.yaml):",
         f"    critical path  {duration(estimate_.total)}",
         f"    sum of all     {duration(estimate_.sum_all)}  ({ratio:.1f}x the critical path: "
         "what parallel creation saves)",

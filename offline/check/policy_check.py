@@ -28,10 +28,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from offline.check.kubernetes import Violation
+from offline.run.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 from policies import POLICIES
-
-from .kubernetes import Violation
-from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 
 __all__ = ["evaluate_policies", "resource_args", "stack_args"]
 

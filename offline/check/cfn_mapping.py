@@ -1,6 +1,6 @@
 """Every pulumi-aws type the program creates, mapped to its CloudFormation type and properties.
 
-The plan's AWS-constraints layer (offline/aws_constraints.py) turns each recorded AWS
+The plan's AWS-constraints layer (offline/check/aws_constraints.py) turns each recorded AWS
 resource into the CloudFormation resource that would create the same thing, then lets
 cfn-lint judge it with the schemas and data AWS publishes. This module is the one place
 that says how: for each pulumi-aws type token either a `CfnMapping` (CFN type, and for

@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import ACCOUNT_ID, Context, invoke_for, outputs_for, resource_id
+from offline.run.fabricate import ACCOUNT_ID, Context, invoke_for, outputs_for, resource_id
 
 # Lookups of an adopted VPC have no inputs to echo; any private range serves.
 ADOPTED_VPC_CIDR = "10.64.0.0/16"

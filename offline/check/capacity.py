@@ -41,7 +41,7 @@ from builders.workloads import deployments, migrations_job
 from stackconfig import ConfigError, StackConfig, TenantConfig, load_config
 from stackconfig.platform import AddonsConfig, ClusterConfig
 
-ENI_MAX_PODS_FILE = Path(__file__).resolve().parent.parent / "schemas" / "vpc-cni" / "eni-max-pods.txt"
+ENI_MAX_PODS_FILE = Path(__file__).resolve().parents[2] / "schemas" / "vpc-cni" / "eni-max-pods.txt"
 GIB = 2**30
 MIB = 2**20
 VM_MEMORY_OVERHEAD = Fraction(75, 1000)
@@ -383,7 +383,7 @@ def share(title: str, customer: TenantConfig, cluster: Optional[ClusterConfig]) 
 def for_stack(stack: str, config: StackConfig, root: Path) -> Optional[CapacityReport]:
     """The platform plan judges every customer whose `platform.stack` names it; a
     dedicated-cluster customer judges itself; a shared customer prints its share."""
-    from .stackfile import StackFileError, read_stack, stack_names
+    from offline.run.stackfile import StackFileError, read_stack, stack_names
 
     def configs() -> Iterable[tuple[str, Optional[StackConfig]]]:
         for name in stack_names(root):

@@ -15,7 +15,7 @@ from typing import Any
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 
-# Per-type fabricators live in offline/fabricators/, one module per area; they are
+# Per-type fabricators live in offline/run/fabricators/, one module per area; they are
 # imported (and so registered) by load_fabricators() before the first run.
 OutputsFn = Callable[[str, Mapping[str, Any], "Context"], dict[str, Any]]
 _OUTPUTS: dict[str, OutputsFn] = {}
@@ -116,7 +116,7 @@ def invoke(token: str, args: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         # A data source nobody taught the offline plan about would silently return
         # nothing and hide a bug; fail loudly instead.
         raise UnexpectedInvoke(
-            f"the offline plan has no answer for data source {token!r}; add one in offline/fabricate.py"
+            f"the offline plan has no answer for data source {token!r}; add one in offline/run/fabricate.py"
         )
     return fn(args, ctx)
 

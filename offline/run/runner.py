@@ -15,11 +15,11 @@ from pulumi.runtime import mocks, rpc, set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from offline.run.stackfile import ROOT, StackFile
 from stackconfig import ConfigError
 from stackconfig.pulumi_source import ConfigRunError
 
 from . import fabricate
-from .stackfile import ROOT, StackFile
 
 SECRET = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -49,7 +49,7 @@ class Resource:
     # Set for resources read rather than managed (`get`, StackReference): their id.
     read_id: Optional[str] = None
     # What the mocks answered (secrets redacted): lets checks tell a value the plan knows
-    # from one fabricated as another resource's output (offline/aws_constraints.py).
+    # from one fabricated as another resource's output (offline/check/aws_constraints.py).
     resource_id: str = field(default="", repr=False)
     outputs: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -1,5 +1,5 @@
 """AWS's own constraints in every plan: each recorded AWS resource, mapped to the
-CloudFormation resource that would create it (offline/cfn_mapping.py), judged by cfn-lint.
+CloudFormation resource that would create it (offline/check/cfn_mapping.py), judged by cfn-lint.
 
 cfn-lint (pinned in requirements-dev.txt) carries the CloudFormation registry's resource
 schemas (patterns, enums, lengths, ranges, required properties; per region) and its own
@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .cfn_mapping import MAPPINGS, MAPPINGS_NOT_APPLICABLE, CfnMapping, NoEquivalent
-from .kubernetes import Violation
-from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
+from offline.check.cfn_mapping import MAPPINGS, MAPPINGS_NOT_APPLICABLE, CfnMapping, NoEquivalent
+from offline.check.kubernetes import Violation
+from offline.run.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 
 __all__ = ["CFN_LINT_VERSION", "check_aws_constraints", "cfn_template", "unmapped_types"]
 
@@ -320,11 +320,11 @@ def _violations(resources: list[CfnResource], matches: Iterable[Any], region: st
 # Loading cfn-lint costs ~2 s per process and linting a stack up to ~1 s: the findings are
 # cached by the template's content hash (with cfn-lint's version and the region), so an
 # unchanged stack re-plans without importing cfn-lint at all.
-CACHE_DIR = Path(__file__).resolve().parent.parent / "out" / ".cache" / "cfn-lint"
+CACHE_DIR = Path(__file__).resolve().parents[2] / "out" / ".cache" / "cfn-lint"
 
 
 def check_aws_constraints(run: PlanRun) -> Iterator[Violation]:
-    """One cfn-lint pass over the stack's AWS resources; a plan rule (offline/checks.py)."""
+    """One cfn-lint pass over the stack's AWS resources; a plan rule (offline/check/checks.py)."""
     unknowns = Unknowns(fabricated_values(run))
     resources = cfn_resources(run, unknowns)
     if not resources:

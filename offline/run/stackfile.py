@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from offline import safe_yaml
+from offline.run import safe_yaml
 from stackconfig import Problem, is_secret_path, plaintext_secret_problem
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

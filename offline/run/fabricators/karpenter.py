@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import ACCOUNT_ID, Context, outputs_for
+from offline.run.fabricate import ACCOUNT_ID, Context, outputs_for
 
 
 @outputs_for("aws:sqs/queue:Queue")

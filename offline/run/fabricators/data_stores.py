@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import Context, outputs_for
+from offline.run.fabricate import Context, outputs_for
 
 # RDS endpoints carry a per-account-and-region hash, e.g. `c9akciq32.rclb`.
 _REGION_SHORT = {

@@ -1,7 +1,7 @@
 """The CEL rules of the CRDs (`x-kubernetes-validations`), evaluated on every custom
 resource of the plan, as the API server does on create.
 
-JSON Schema validation (offline/kubernetes/) skips these rules. Here each rule of a schema
+JSON Schema validation (offline/check/kubernetes/) skips these rules. Here each rule of a schema
 node is evaluated, with cel-python, for every instance of that node in the object
 (properties, each item of an array, each value of an additionalProperties map), with
 `self` bound to the instance:
@@ -14,7 +14,7 @@ node is evaluated, with cel-python, for every instance of that node in the objec
 - `message`, `messageExpression` and `fieldPath` shape the violation as the API server's
   would ("<fieldPath>: Invalid value: ...: <message>").
 
-The CRDs are whatever offline/kubernetes/crds.py registers (`crd_index()`); `evaluate_object`
+The CRDs are whatever offline/check/kubernetes/crds.py registers (`crd_index()`); `evaluate_object`
 takes any CRD version schema, so tests can judge objects against other CRDs too.
 Semantics: https://kubernetes.io/docs/reference/using-api/cel/ and
 https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation-rules
@@ -34,7 +34,7 @@ from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, base_functions
 
-from .kubernetes import Violation, crd_index, format_path, split_api_version
+from offline.check.kubernetes import Violation, crd_index, format_path, split_api_version
 
 __all__ = ["CelReport", "evaluate_object", "evaluate_objects"]
 
@@ -238,6 +238,6 @@ def evaluate_objects(objects: Iterable[Mapping[str, Any]]) -> CelReport:
         crd = index.get((group, kind))
         crd_version = crd.versions.get(version) if crd else None
         if crd_version is None:
-            continue  # not a custom resource, or one the schema layer (offline/kubernetes) already reports
+            continue  # not a custom resource, or one the schema layer (offline/check/kubernetes) already reports
         evaluate_object(obj, crd_version.schema, _label(obj), report)
     return report

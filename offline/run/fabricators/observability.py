@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import ACCOUNT_ID, PARTITION, Context, outputs_for
+from offline.run.fabricate import ACCOUNT_ID, PARTITION, Context, outputs_for
 
 
 @outputs_for("aws:amp/workspace:Workspace")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import Context, outputs_for
+from offline.run.fabricate import Context, outputs_for
 
 
 @outputs_for("kubernetes:helm.sh/v3:Release")

@@ -28,10 +28,9 @@ from builders.charts import (
 )
 from builders.namespace import POD_READINESS_GATE_LABEL
 from builders.workloads import PULUMI_TIMEOUT_ANNOTATION
-
-from . import report
-from .kubernetes import Violation
-from .runner import PlanRun, Resource
+from offline.check.kubernetes import Violation
+from offline.report import artefacts as report
+from offline.run.runner import PlanRun, Resource
 
 SOURCES: Mapping[str, str] = {
     "digest": "opencontainers/image-spec descriptor.md@v1.1.1 (a digest identifies one manifest)",

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import Context, outputs_for
+from offline.run.fabricate import Context, outputs_for
 
 
 def _uuid(ctx: Context, *parts: str) -> str:

@@ -19,7 +19,7 @@ from .schemas import _OBJECT_META_REF, _core_registry
 
 # ---------------------------------------------------------------- custom resources
 
-CRD_DIR: Final = Path(__file__).resolve().parents[2] / "schemas" / "crds"
+CRD_DIR: Final = Path(__file__).resolve().parents[3] / "schemas" / "crds"
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 import yaml
 
 from builders.alert_rules import check_rules
-
-from . import report
-from .aws_constraints import check_aws_constraints
-from .behaviour import BEHAVIOUR_RULES
-from .cel import evaluate_objects as evaluate_cel_rules
-from .kubernetes import Violation, validate_objects
-from .runner import STACK_REFERENCE_TYPE, PlanRun, Resource
+from offline.check.aws_constraints import check_aws_constraints
+from offline.check.behaviour import BEHAVIOUR_RULES
+from offline.check.cel import evaluate_objects as evaluate_cel_rules
+from offline.check.kubernetes import Violation, validate_objects
+from offline.report import artefacts as report
+from offline.run.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
 
 __all__ = ["Violation", "check_plan", "PLAN_RULES"]
 
@@ -154,7 +153,7 @@ PLAN_RULES: tuple[Callable[[PlanRun], Iterator[Violation]], ...] = (
     crds_before_custom_resources,
     no_secret_leaks,
     protected_stateful,
-    # What the cluster and the pinned controllers would do with the plan (offline/behaviour.py).
+    # What the cluster and the pinned controllers would do with the plan (offline/check/behaviour.py).
     *BEHAVIOUR_RULES,
     check_aws_constraints,  # AWS's published constraints, through cfn-lint
     cel_rules,

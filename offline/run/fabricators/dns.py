@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import Context, invoke_for, outputs_for
+from offline.run.fabricate import Context, invoke_for, outputs_for
 
 # ELB's hosted zone for application load balancers, per region (Route53 alias targets):
 # https://docs.aws.amazon.com/general/latest/gr/elb.html

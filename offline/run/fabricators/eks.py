@@ -1,7 +1,7 @@
 """Outputs for the EKS cluster, its OIDC provider, add-ons, node group and launch
 template, in the shapes AWS returns, so the component's `apply` chains (OIDC issuer, CA
 data, cluster security group, launch-template version) run offline. IAM roles, KMS keys
-and log groups come from offline/fabricators/common.py."""
+and log groups come from offline/run/fabricators/common.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from offline.fabricate import ACCOUNT_ID, PARTITION, Context, outputs_for
+from offline.run.fabricate import ACCOUNT_ID, PARTITION, Context, outputs_for
 
 
 def _name(name: str, inputs: Mapping[str, Any], ctx: Context, type_: str) -> str:
