@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?=
+OUT ?= out
 
 .PHONY: help venv plan plan-all test lint typecheck docs snapshots tenant promote bench clean
 
@@ -37,6 +38,15 @@ $(CHECKOV_STAMP): scanners/requirements-checkov.txt
 
 venv: $(STAMP) $(CHECKOV_STAMP)
 
+# The environment sets PYTHONDONTWRITEBYTECODE=1, so without this every plan would
+# compile the project's modules again (the SDKs' bytecode is written by pip at install).
+# compileall rewrites only what changed since; make reruns it only when a source did.
+PACKAGES := __main__.py components builders stackconfig derive offline policies fleet tools
+COMPILED := $(VENV)/.compiled
+$(COMPILED): $(STAMP) $(shell find $(PACKAGES) -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+	@$(PY) -m compileall -q -j0 $(PACKAGES) >/dev/null
+	@touch $(COMPILED)
+
 # make exits 2 whenever a recipe fails, whatever the command's own code; so the plan's
 # code and its meaning are printed here, and `$(PY) -m offline.plan` returns them itself.
 PLAN_FAILED = { rc=$$?; case $$rc in 1) m="validation or mandatory-policy violations";; \
@@ -44,12 +54,12 @@ PLAN_FAILED = { rc=$$?; case $$rc in 1) m="validation or mandatory-policy violat
 	echo "make $@: the plan exited $$rc ($$m); make itself exits 2 on any failure," \
 	"run $(PY) -m offline.plan $(1) for the plan's own exit code" >&2; exit $$rc; }
 
-plan: $(STAMP)
+plan: $(COMPILED)
 	@test -n "$(STACK)" || { echo "usage: make plan STACK=<name> (stacks: $$(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$$/\1/p' | tr '\n' ' '))"; exit 2; }
-	$(PY) -m offline.plan $(STACK) || $(call PLAN_FAILED,$(STACK))
+	$(PY) -m offline.plan $(STACK) --out $(OUT) || $(call PLAN_FAILED,$(STACK))
 
-plan-all: $(STAMP)
-	$(PY) -m offline.plan --all || $(call PLAN_FAILED,--all)
+plan-all: $(COMPILED)
+	$(PY) -m offline.plan --all --out $(OUT) || $(call PLAN_FAILED,--all)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -57,7 +67,7 @@ typecheck: $(STAMP)
 lint: $(STAMP) typecheck
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) $(CHECKOV_STAMP) lint
+test: $(COMPILED) $(CHECKOV_STAMP) lint
 	$(PY) -m pytest
 
 # Each page is written to a temporary file and renamed only when its generator succeeded,
@@ -80,7 +90,7 @@ promote: $(STAMP)
 	@test -n "$(TAG)" -a -n "$(STACKS)" || { echo "usage: make promote TAG=<tag> STACKS=\"<stack> ...\" [DRY_RUN=1]"; exit 2; }
 	$(PY) -m fleet.promote $(TAG) $(STACKS) $(if $(DRY_RUN),--dry-run)
 
-bench: $(STAMP)
+bench: $(COMPILED)
 	$(PY) -m fleet.bench
 
 clean:

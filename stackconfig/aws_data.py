@@ -22,19 +22,27 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any, Optional
 
-_SCHEMAS = resources.files("cfnlint.data.schemas")
+
+def schema_directory() -> Path:
+    """cfn-lint's data/schemas, found without importing cfn-lint: its package init loads
+    the whole linter (networkx, sympy: about 0.4 s), which reading JSON files needs none of."""
+    spec = find_spec("cfnlint")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("cfn-lint is not installed (requirements.txt pins it)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "schemas"
+
+
+_SCHEMAS = schema_directory()
 # Any region's provider file names the same registry schema for global shapes.
 _SCHEMA_REGION = "us-east-1"
 
 
 def _json(*parts: str) -> Any:
-    node = _SCHEMAS
-    for part in parts:
-        node = node.joinpath(part)
-    return json.loads(node.read_text(encoding="utf-8"))
+    return json.loads(_SCHEMAS.joinpath(*parts).read_text(encoding="utf-8"))
 
 
 @cache

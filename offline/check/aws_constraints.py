@@ -36,6 +36,7 @@ from typing import Any
 from offline.check.cfn_mapping import MAPPINGS, MAPPINGS_NOT_APPLICABLE, CfnMapping, NoEquivalent
 from offline.check.kubernetes import Violation
 from offline.run.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
+from stackconfig.aws_data import schema_directory
 
 __all__ = ["CFN_LINT_VERSION", "check_aws_constraints", "cfn_template", "unmapped_types"]
 
@@ -349,12 +350,6 @@ def check_aws_constraints(run: PlanRun) -> Iterator[Violation]:
     except OSError:
         pass  # a read-only checkout: lint every time
     yield from found
-
-
-def schema_directory() -> Path:
-    import cfnlint
-
-    return Path(cfnlint.__file__).parent / "data" / "schemas"
 
 
 __all__ += ["NoEquivalent", "schema_directory"]

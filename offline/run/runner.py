@@ -3,9 +3,11 @@ runtime, recording every RegisterResource request the way the engine would see i
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import gc
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -250,8 +252,24 @@ def run_function(
     dict becomes stack outputs."""
     result: list[PlanRun] = []
     context = contextvars.Context()
-    context.run(_run, stack, region, stack_references or {}, main, result.append)
+    with collector_paused():
+        context.run(_run, stack, region, stack_references or {}, main, result.append)
     return result[0]
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a program registers its resources: nearly
+    everything it allocates lives until the plan ends, so each pass would only rescan
+    it (about a fifth of a plan's time). The previous state comes back afterwards;
+    whoever plans many stacks in one process collects between them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _run(
