@@ -409,7 +409,7 @@ def test_a_tenant_with_a_public_database_fails_naming_the_policy(monkeypatch: py
     # The plan itself fails on it (exit 1) and names the policy.
     assert (result.exit_code, result.violations, result.policy_violations) == (plan.EXIT_VIOLATIONS, [], expected)
     printed = io.StringIO()
-    plan.print_result(result, printed, tmp_path, tmp_path)
+    plan.print_result(result, printed, io.StringIO(), tmp_path, tmp_path)
     assert ("policy rds-not-public: aws:rds/instance:Instance acme-data-postgres-instance: "
             "publiclyAccessible is true: the database gets a public endpoint") in printed.getvalue()
 

@@ -1,0 +1,155 @@
+"""Planning many stacks at once (`make plan-all`, `plan a b c`): every platform first, in
+this process, then the customers over worker processes, one per core
+(offline/run/workers.py), each reading its platform's outputs from the plan made here.
+
+Each stack's plan is printed as it finishes; a progress bar shows on a terminal, and
+plain lines go to logs (CI). A table of every stack ends the run, and the exit code is
+the worst stack's.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Optional, TextIO
+
+from offline.planner import EXIT_CONFIG, EXIT_OK, EXIT_PROGRAM, Planner, PlanResult
+from offline.report.printed import print_result, problem_summary, summary_table
+from offline.run.stackfile import StackFileError, read_stack, stack_path
+from offline.run.workers import map_unordered
+
+
+@dataclass(frozen=True)
+class StackReport:
+    """One stack's plan as printed, small enough to send back from a worker."""
+
+    stack: str
+    exit_code: int
+    problems: str
+    out: str
+    err: str
+    seconds: float
+
+
+def plan_and_print(planner: Planner, stack: str) -> StackReport:
+    """Plan `stack`, write its artefacts, and return what its plan prints."""
+    started = time.perf_counter()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        result = planner.plan(stack)
+    except StackFileError as exc:
+        result = PlanResult(stack, EXIT_CONFIG, problems=[str(exc)])
+    except Exception:  # noqa: BLE001 - a program bug: show it, exit 3
+        traceback.print_exc(file=err)
+        result = PlanResult(stack, EXIT_PROGRAM, problems=["the program failed; see the traceback above"])
+    print_result(result, out, err, planner.out_dir, planner.root)
+    return StackReport(stack, result.exit_code, problem_summary(result), out.getvalue(), err.getvalue(),
+                       time.perf_counter() - started)
+
+
+def platform_of(planner: Planner, stack: str) -> Optional[str]:
+    """The local platform stack a customer's file names, if any (read without validating:
+    the plan validates it)."""
+    try:
+        raw = read_stack(stack, planner.root).config.get("datafly:tenant")
+        reference = (json.loads(raw).get("platform") or {}).get("stack") if raw else None
+    except (StackFileError, ValueError, AttributeError):
+        return None
+    name = str(reference).rsplit("/", 1)[-1] if reference else None
+    return name if name and stack_path(name, planner.root).exists() else None
+
+
+def is_platform(planner: Planner, stack: str) -> bool:
+    try:
+        return "datafly:platform" in read_stack(stack, planner.root).config
+    except StackFileError:
+        return False
+
+
+class Display:
+    """Progress on a terminal (rich), plain lines otherwise; each stack's plan printed whole."""
+
+    def __init__(self, total: int, out: TextIO, err: TextIO) -> None:
+        self.total, self.done, self.out, self.err = total, 0, out, err
+        self.progress = None
+        if out.isatty() and not os.environ.get("CI"):
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("planning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                     TextColumn("{task.description}"), console=Console(file=out))
+            self.task = self.progress.add_task("", total=total)
+
+    @contextmanager
+    def shown(self) -> Iterator[Display]:
+        if self.progress is None:
+            yield self
+            return
+        with self.progress:
+            yield self
+
+    def stack_done(self, report: StackReport) -> None:
+        self.done += 1
+        header = f"=== {report.stack} === [{self.done}/{self.total}, exit {report.exit_code}, {report.seconds:.1f} s]"
+        if self.progress is not None:
+            console = self.progress.console
+            console.out(header + "\n" + report.out, highlight=False, end="")
+            if report.err:
+                console.out(report.err, highlight=False, end="")
+            self.progress.update(self.task, advance=1, description=report.stack)
+            return
+        print(header, file=self.out)
+        self.out.write(report.out)
+        self.out.flush()
+        if report.err:
+            self.err.write(report.err)
+            self.err.flush()
+
+
+def plan_stacks(planner: Planner, names: Sequence[str], jobs: int,
+                out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Plan `names`, platforms first here, customers on `jobs` workers; print each as it
+    finishes and a summary table at the end. Returns the worst exit code."""
+    started = time.perf_counter()
+    platforms = [name for name in names if is_platform(planner, name)]
+    customers = [name for name in names if name not in platforms]
+    display = Display(len(names), out, err)
+    reports: dict[str, StackReport] = {}
+    with display.shown():
+        for name in platforms:
+            reports[name] = plan_and_print(planner, name)
+            display.stack_done(reports[name])
+        # A customer's platform that is not planned here is read once here too (from the
+        # outputs cache, or planned), so that no worker plans it again.
+        for platform in sorted({p for p in map(lambda c: platform_of(planner, c), customers) if p} - set(platforms)):
+            try:
+                planner.reference_outputs(platform)
+            except StackFileError:
+                pass  # each of its customers reports it
+        planner.fleet_problems()
+        task: Callable[[str], StackReport] = lambda name: _customer(planner, name)  # noqa: E731
+        for report in map_unordered(task, customers, jobs):
+            reports[report.stack] = report
+            display.stack_done(report)
+    print(file=out)
+    for line in summary_table([(n, reports[n].exit_code, reports[n].problems) for n in names]):
+        print(line, file=out)
+    workers = min(jobs, len(customers)) if len(customers) > 1 else 1
+    print(f"Planned {len(names)} stacks in {time.perf_counter() - started:.1f} s "
+          f"({len(platforms)} platform(s) first, then {len(customers)} on {workers} worker(s)).", file=out)
+    return max((r.exit_code for r in reports.values()), default=EXIT_OK)
+
+
+def _customer(planner: Planner, name: str) -> StackReport:
+    try:
+        return plan_and_print(planner, name)
+    finally:
+        # Nothing of a customer's plan outlives it in a worker: memory stays flat.
+        planner.forget(name)
