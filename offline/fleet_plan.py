@@ -10,7 +10,6 @@ the worst stack's.
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 import time
@@ -18,11 +17,11 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Optional, TextIO
+from typing import Callable, TextIO
 
 from offline.planner import EXIT_CONFIG, EXIT_OK, EXIT_PROGRAM, Planner, PlanResult
 from offline.report.printed import print_result, problem_summary, summary_table
-from offline.run.stackfile import StackFileError, read_stack, stack_path
+from offline.run.stackfile import StackFileError
 from offline.run.workers import map_unordered
 
 
@@ -54,23 +53,16 @@ def plan_and_print(planner: Planner, stack: str) -> StackReport:
                        time.perf_counter() - started)
 
 
-def platform_of(planner: Planner, stack: str) -> Optional[str]:
-    """The local platform stack a customer's file names, if any (read without validating:
-    the plan validates it)."""
-    try:
-        raw = read_stack(stack, planner.root).config.get("datafly:tenant")
-        reference = (json.loads(raw).get("platform") or {}).get("stack") if raw else None
-    except (StackFileError, ValueError, AttributeError):
-        return None
-    name = str(reference).rsplit("/", 1)[-1] if reference else None
-    return name if name and stack_path(name, planner.root).exists() else None
-
-
-def is_platform(planner: Planner, stack: str) -> bool:
-    try:
-        return "datafly:platform" in read_stack(stack, planner.root).config
-    except StackFileError:
-        return False
+def platforms_first(planner: Planner, names: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """(platform stacks among `names`, the others, and the local platforms those others
+    run on that are not among `names`), from the configurations the planner read once."""
+    configs = planner.stack_configs()
+    platforms = [n for n in names if (config := configs.get(n)) is not None and config.platform is not None]
+    customers = [n for n in names if n not in platforms]
+    referenced = {config.tenant.platform.stack.rsplit("/", 1)[-1] for n in customers
+                  if (config := configs.get(n)) is not None and config.tenant is not None
+                  and config.tenant.platform is not None}
+    return platforms, customers, sorted(p for p in referenced - set(platforms) if p in configs)
 
 
 class Display:
@@ -118,38 +110,41 @@ def plan_stacks(planner: Planner, names: Sequence[str], jobs: int,
     """Plan `names`, platforms first here, customers on `jobs` workers; print each as it
     finishes and a summary table at the end. Returns the worst exit code."""
     started = time.perf_counter()
-    platforms = [name for name in names if is_platform(planner, name)]
-    customers = [name for name in names if name not in platforms]
+    platforms, customers, others = platforms_first(planner, names)
+    # A platform whose outputs an earlier plan of the same inputs kept need not finish
+    # before its customers start: it joins them on the workers (first, being the longest).
+    first = [p for p in platforms if not planner.has_fresh_outputs(p)]
+    pooled = [p for p in platforms if p not in first] + customers
     display = Display(len(names), out, err)
     reports: dict[str, StackReport] = {}
     with display.shown():
-        for name in platforms:
+        for name in first:
             reports[name] = plan_and_print(planner, name)
             display.stack_done(reports[name])
         # A customer's platform that is not planned here is read once here too (from the
         # outputs cache, or planned), so that no worker plans it again.
-        for platform in sorted({p for p in map(lambda c: platform_of(planner, c), customers) if p} - set(platforms)):
+        for platform in others:
             try:
                 planner.reference_outputs(platform)
             except StackFileError:
                 pass  # each of its customers reports it
-        planner.fleet_problems()
-        task: Callable[[str], StackReport] = lambda name: _customer(planner, name)  # noqa: E731
-        for report in map_unordered(task, customers, jobs):
+        task: Callable[[str], StackReport] = lambda name: _pooled(planner, name)  # noqa: E731
+        for report in map_unordered(task, pooled, jobs):
             reports[report.stack] = report
             display.stack_done(report)
     print(file=out)
     for line in summary_table([(n, reports[n].exit_code, reports[n].problems) for n in names]):
         print(line, file=out)
-    workers = min(jobs, len(customers)) if len(customers) > 1 else 1
-    print(f"Planned {len(names)} stacks in {time.perf_counter() - started:.1f} s "
-          f"({len(platforms)} platform(s) first, then {len(customers)} on {workers} worker(s)).", file=out)
+    workers = min(jobs, len(pooled)) if len(pooled) > 1 else 1
+    print(f"Planned {len(names)} stacks in {time.perf_counter() - started:.1f} s: {len(first)} platform(s) first, "
+          f"then {len(pooled)} stack(s) on {workers} worker(s).", file=out)
     return max((r.exit_code for r in reports.values()), default=EXIT_OK)
 
 
-def _customer(planner: Planner, name: str) -> StackReport:
+def _pooled(planner: Planner, name: str) -> StackReport:
     try:
         return plan_and_print(planner, name)
     finally:
-        # Nothing of a customer's plan outlives it in a worker: memory stays flat.
+        # Nothing of a stack's plan outlives it in a worker: memory stays flat (its
+        # platform's outputs are in this planner, or in the outputs cache).
         planner.forget(name)

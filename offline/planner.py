@@ -12,7 +12,7 @@ from typing import Optional
 
 from offline.check import capacity
 from offline.check.checks import Violation, check_plan
-from offline.check.fleet_checks import FleetEntry, FleetProblem, check_fleet, load_entries, problems_for
+from offline.check.fleet_checks import FleetEntry, FleetProblem, check_fleet, load_configs, problems_for
 from offline.check.policy_check import evaluate_policies
 from offline.run.outputs_cache import OutputsCache, entry_key
 from offline.run.runner import PlanRun, ProgramConfigError, StackOutput, run_program
@@ -53,6 +53,7 @@ class Planner:
         self._results: dict[str, PlanResult] = {}
         self._fleet: Optional[list[FleetProblem]] = None
         self._entries: list[FleetEntry] = []
+        self._configs: dict[str, Optional[StackConfig]] = {}
 
     def forget(self, stack: str) -> None:
         """Drop what this planner holds of `stack`'s plan (a worker, between stacks)."""
@@ -62,9 +63,17 @@ class Planner:
     def fleet_problems(self) -> list[FleetProblem]:
         """Clashes between this project's stack files (offline/check/fleet_checks.py), found once."""
         if self._fleet is None:
-            self._entries = load_entries(self.root)
+            loaded = load_configs(self.root)
+            self._entries = [entry for entry in loaded.values() if entry is not None]
+            self._configs = {stack: entry.config if entry is not None else None for stack, entry in loaded.items()}
             self._fleet = check_fleet(self._entries)
         return self._fleet
+
+    def stack_configs(self) -> dict[str, Optional[StackConfig]]:
+        """Every stack file's validated configuration (None: it does not validate), read
+        once per planner."""
+        self.fleet_problems()
+        return self._configs
 
     def plan(self, stack: str) -> PlanResult:
         if stack not in self._results:
@@ -112,7 +121,7 @@ class Planner:
         if config.platform is not None and self.outputs_cache is not None:
             self.outputs_cache.store(stack, self._cache_key(stack_file), run.outputs)
         return PlanResult(stack, EXIT_OK, run=run, kubernetes_version=_kubernetes_version(config, references),
-                          capacity=capacity.for_stack(stack, config, self.root))
+                          capacity=capacity.for_stack(stack, config, self.stack_configs()))
 
     @staticmethod
     def _check(ran: PlanResult) -> PlanResult:
@@ -155,6 +164,10 @@ class Planner:
         secret = set(data.get("secretOutputNames", []))
         return {k: StackOutput(v, k in secret) for k, v in data["outputs"].items()}
 
+
+    def has_fresh_outputs(self, stack: str) -> bool:
+        """Whether an earlier plan of the same inputs kept `stack`'s outputs."""
+        return self._cached_outputs(stack) is not None
 
     def _cache_key(self, stack_file: StackFile) -> str:
         return entry_key(stack_file, (self.root / "Pulumi.yaml").read_bytes())

@@ -20,7 +20,7 @@ prints the table and turns a misfit into exit 1.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -38,7 +38,7 @@ from builders.isolation import MIGRATION_PODS, ROLLOUT_SURGE, format_cpu, format
 from builders.karpenter import allowed_instance_types, karpenter_values
 from builders.services import CATALOGUE, autoscaling_config, is_autoscaled
 from builders.workloads import deployments, migrations_job
-from stackconfig import ConfigError, StackConfig, TenantConfig, load_config
+from stackconfig import StackConfig, TenantConfig
 from stackconfig.platform import AddonsConfig, ClusterConfig
 
 ENI_MAX_PODS_FILE = Path(__file__).resolve().parents[2] / "schemas" / "vpc-cni" / "eni-max-pods.txt"
@@ -380,24 +380,16 @@ def share(title: str, customer: TenantConfig, cluster: Optional[ClusterConfig]) 
     return report
 
 
-def for_stack(stack: str, config: StackConfig, root: Path) -> Optional[CapacityReport]:
+def for_stack(stack: str, config: StackConfig, configs: Mapping[str, Optional[StackConfig]]) -> Optional[CapacityReport]:
     """The platform plan judges every customer whose `platform.stack` names it; a
-    dedicated-cluster customer judges itself; a shared customer prints its share."""
-    from offline.run.stackfile import StackFileError, read_stack, stack_names
-
-    def configs() -> Iterable[tuple[str, Optional[StackConfig]]]:
-        for name in stack_names(root):
-            if name == stack:
-                continue
-            try:
-                stack_file = read_stack(name, root)
-                yield name, load_config(stack_file.config, stack_file.secret_keys)
-            except (StackFileError, ConfigError):
-                yield name, None
-
+    dedicated-cluster customer judges itself; a shared customer prints its share.
+    `configs` holds every stack file's validated configuration (None: it does not
+    validate), read once per run by the planner."""
     if config.platform is not None:
         customers, skipped = [], []
-        for name, other in configs():
+        for name, other in configs.items():
+            if name == stack:
+                continue
             tenant = other.tenant if other is not None else None
             if other is None:
                 skipped.append(f"stack {name} (its configuration does not load)")
@@ -414,14 +406,7 @@ def for_stack(stack: str, config: StackConfig, root: Path) -> Optional[CapacityR
         return judge(f"Capacity of {tenant.name}'s dedicated cluster:", dedicated.cluster, dedicated.addons, [tenant])
     assert tenant.platform is not None
     platform_name = tenant.platform.stack.rsplit("/", 1)[-1]
-    cluster = None
-    # Only the platform's own stack file (when it is in this repository): reading them
-    # all for every customer would grow plan-all quadratically.
-    if platform_name in stack_names(root):
-        try:
-            stack_file = read_stack(platform_name, root)
-            other = load_config(stack_file.config, stack_file.secret_keys)
-            cluster = other.platform.cluster if other.platform is not None else None
-        except (StackFileError, ConfigError):
-            cluster = None
+    # Only when the platform's stack file is in this repository (and validates).
+    other = configs.get(platform_name)
+    cluster = other.platform.cluster if other is not None and other.platform is not None else None
     return share(f"Capacity: {tenant.name}'s share of platform {platform_name}:", tenant, cluster)

@@ -49,20 +49,26 @@ class FleetProblem:
         return f"{self.key}: {self.message}"
 
 
-def load_entries(root: Path = ROOT, skip: Iterable[str] = ()) -> list[FleetEntry]:
-    """Every stack file of the project that reads and validates; the others are left to
-    their own plan, which reports them."""
-    entries = []
+def load_configs(root: Path = ROOT, skip: Iterable[str] = ()) -> dict[str, Optional[FleetEntry]]:
+    """Every stack file of the project, read and validated once: None for one that does
+    not (its own plan reports why)."""
+    configs: dict[str, Optional[FleetEntry]] = {}
     for stack in stack_names(root):
         if stack in skip:
             continue
         try:
             stack_file = read_stack(stack, root)
-            config = load_config(stack_file.config, stack_file.secret_keys)
+            configs[stack] = FleetEntry(stack, load_config(stack_file.config, stack_file.secret_keys),
+                                        stack_file.config)
         except (StackFileError, ConfigError):
-            continue
-        entries.append(FleetEntry(stack, config, stack_file.config))
-    return entries
+            configs[stack] = None
+    return configs
+
+
+def load_entries(root: Path = ROOT, skip: Iterable[str] = ()) -> list[FleetEntry]:
+    """Every stack file of the project that reads and validates; the others are left to
+    their own plan, which reports them."""
+    return [entry for entry in load_configs(root, skip).values() if entry is not None]
 
 
 def _platform_stack_name(qualified: str) -> str:

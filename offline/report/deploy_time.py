@@ -14,6 +14,7 @@ resources (the engine waits for them); component resources themselves take no ti
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,10 @@ class CreationTimes:
         return READ_SECONDS if resource.read_id is not None else self.default
 
 
+@functools.lru_cache(maxsize=4)
 def load_creation_times(path: Path = CREATION_TIMES) -> CreationTimes:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # Read once per process: a fleet plan estimates every stack from the same table.
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     types = {str(k): float(v["seconds"]) for k, v in (data.get("types") or {}).items()}
     return CreationTimes(float(data["default"]["seconds"]), types)
 

@@ -6,6 +6,8 @@ top-level key listed as secret.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -42,9 +44,19 @@ class StackFileError(Exception):
 
 
 def project_file(root: Path = ROOT) -> dict[str, Any]:
-    with open(root / "Pulumi.yaml", encoding="utf-8") as handle:
-        project: dict[str, Any] = yaml.safe_load(handle)
+    path = root / "Pulumi.yaml"
+    stat = path.stat()
+    return copy.deepcopy(_project_file(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=16)
+def _project_file(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    # Read once per version of the file: every stack read needs it (stackConfigDir).
+    project: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     return project
+
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _config_dir(root: Path) -> Path:

@@ -5,8 +5,8 @@ the program, the provider SDKs and the checks (and, for a fleet, planned its pla
 a worker starts warm and imports nothing again. The parent freezes its heap before
 forking so that neither the workers' collections nor reference counting copy its
 pages. Each task runs with the collector paused; between tasks a worker collects what
-the task left (only the objects made since the fork are scanned), so its memory stays
-flat however many stacks it plans.
+the task left and freezes what survives, so that each collection scans only the last
+task's objects and memory stays flat however many stacks a worker plans.
 
 Results come back as each task finishes, not in input order: callers print them as
 they arrive and sort at the end.
@@ -50,7 +50,10 @@ def _run_task(item: Any) -> Any:
     try:
         return _TASK(item)
     finally:
+        # Free what the task left, then freeze the survivors (modules imported on the
+        # first task, caches): the next collection scans only the next task's objects.
         gc.collect()
+        gc.freeze()
 
 
 def map_unordered(task: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
