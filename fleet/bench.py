@@ -47,6 +47,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml
+
 from offline.run.stackfile import ROOT, stack_path
 
 from .onboard import DEFAULT_PLATFORM
@@ -133,7 +135,13 @@ def generate_fleet(count: int, into: Path, source: Path = ROOT) -> list[str]:
     platform_file = stack_path(PLATFORM, source)
     config_dir = into / platform_file.parent.relative_to(source)
     config_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(platform_file, config_dir / platform_file.name)
+    document = yaml.safe_load(platform_file.read_text(encoding="utf-8"))
+    # Room on the shared cluster for every generated customer at its maximum (about 12
+    # vCPUs and 12 GiB each), or the platform's capacity check refuses the fleet.
+    limits = document["config"]["datafly:platform"]["cluster"]["nodePool"]["limits"]
+    limits["cpu"] = str(max(int(limits["cpu"]), 16 * count))
+    limits["memory"] = f"{max(int(str(limits['memory']).removesuffix('Gi')), 16 * count)}Gi"
+    (config_dir / platform_file.name).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     region = platform_region(into, DEFAULT_PLATFORM)
     environment = platform_environment(into, DEFAULT_PLATFORM)
     names = [f"bench{index:03d}" for index in range(1, count + 1)]

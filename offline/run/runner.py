@@ -171,7 +171,9 @@ class RecordingMonitor(mocks.MockMonitor):
                 },
                 aliases=len(request.aliases) + len(request.aliasURNs),
                 resource_id=response.id,
-                outputs=redact(rpc.deserialize_properties(response.object, keep_unknowns=True)),
+                # What the mocks answered, as the mock monitor keeps it (the response
+                # carries the same, serialized: no need to decode it again).
+                outputs=redact(self.resources[response.urn].state),
             )
         )
         return response
