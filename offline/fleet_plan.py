@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, TextIO
+from typing import Callable, Optional, TextIO
 
 from offline.planner import EXIT_CONFIG, EXIT_OK, EXIT_PROGRAM, Planner, PlanResult
 from offline.report.printed import print_result, problem_summary, summary_table
@@ -106,10 +106,11 @@ class Display:
 
 
 def plan_stacks(planner: Planner, names: Sequence[str], jobs: int,
-                out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+                out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
     """Plan `names`, platforms first here, customers on `jobs` workers; print each as it
     finishes and a summary table at the end. Returns the worst exit code."""
     started = time.perf_counter()
+    out, err = out or sys.stdout, err or sys.stderr
     platforms, customers, others = platforms_first(planner, names)
     # A platform whose outputs an earlier plan of the same inputs kept need not finish
     # before its customers start: it joins them on the workers (first, being the longest).

@@ -82,6 +82,8 @@ def problem_summary(result: PlanResult) -> str:
         parts.append(f"{len(result.violations)} validation violation(s)")
     if result.policy_violations:
         parts.append(f"{len(result.policy_violations)} policy violation(s)")
+    if result.capacity is not None and result.capacity.failed:
+        parts.append(f"{len(result.capacity.errors)} capacity error(s)")
     return ", ".join(parts) or "-"
 
 
