@@ -1,6 +1,7 @@
-"""Planning many stacks at once (`make plan-all`, `plan a b c`): every platform first, in
-this process, then the customers over worker processes, one per core
-(offline/run/workers.py), each reading its platform's outputs from the plan made here.
+"""Planning many stacks at once (`make plan-all`, `plan a b c`) over worker processes, one
+per core (offline/run/workers.py). A platform's program runs first, in this process,
+unless an earlier plan of the same inputs kept its outputs: the workers forked after it
+read its customers' StackReferences from it, so no platform is planned twice.
 
 Each stack's plan is printed as it finishes; a progress bar shows on a terminal, and
 plain lines go to logs (CI). A table of every stack ends the run, and the exit code is
@@ -107,21 +108,25 @@ class Display:
 
 def plan_stacks(planner: Planner, names: Sequence[str], jobs: int,
                 out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
-    """Plan `names`, platforms first here, customers on `jobs` workers; print each as it
-    finishes and a summary table at the end. Returns the worst exit code."""
+    """Plan `names` on `jobs` workers, the platforms' programs run here first; print each
+    stack as it finishes and a summary table at the end. Returns the worst exit code."""
     started = time.perf_counter()
     out, err = out or sys.stdout, err or sys.stderr
     platforms, customers, others = platforms_first(planner, names)
-    # A platform whose outputs an earlier plan of the same inputs kept need not finish
-    # before its customers start: it joins them on the workers (first, being the longest).
+    # A platform whose outputs an earlier plan of the same inputs kept need not run
+    # before its customers start. On the workers, platforms go first: they take longest.
     first = [p for p in platforms if not planner.has_fresh_outputs(p)]
-    pooled = [p for p in platforms if p not in first] + customers
+    pooled = platforms + customers
     display = Display(len(names), out, err)
     reports: dict[str, StackReport] = {}
     with display.shown():
         for name in first:
-            reports[name] = plan_and_print(planner, name)
-            display.stack_done(reports[name])
+            # Only its program, here: its outputs are what the customers wait for. Its
+            # checks and its capacity judgement run on a worker, beside its customers.
+            try:
+                planner.prepare(name)
+            except Exception:  # noqa: BLE001 - its worker plans it again and reports the failure
+                pass
         # A customer's platform that is not planned here is read once here too (from the
         # outputs cache, or planned), so that no worker plans it again.
         for platform in others:
@@ -137,8 +142,8 @@ def plan_stacks(planner: Planner, names: Sequence[str], jobs: int,
     for line in summary_table([(n, reports[n].exit_code, reports[n].problems) for n in names]):
         print(line, file=out)
     workers = min(jobs, len(pooled)) if len(pooled) > 1 else 1
-    print(f"Planned {len(names)} stacks in {time.perf_counter() - started:.1f} s: {len(first)} platform(s) first, "
-          f"then {len(pooled)} stack(s) on {workers} worker(s).", file=out)
+    print(f"Planned {len(names)} stacks in {time.perf_counter() - started:.1f} s on {workers} worker(s) "
+          f"({len(first)} platform program(s) run first for their customers).", file=out)
     return max((r.exit_code for r in reports.values()), default=EXIT_OK)
 
 

@@ -55,6 +55,11 @@ class Planner:
         self._entries: list[FleetEntry] = []
         self._configs: dict[str, Optional[StackConfig]] = {}
 
+    def prepare(self, stack: str) -> None:
+        """Run `stack`'s program (no checks), so that its outputs are at hand for the
+        StackReferences of its customers."""
+        self._run(stack)
+
     def forget(self, stack: str) -> None:
         """Drop what this planner holds of `stack`'s plan (a worker, between stacks)."""
         self._results.pop(stack, None)
