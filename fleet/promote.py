@@ -13,8 +13,9 @@ release. A failed preview restores the stack file (nothing was deployed); a fail
 keeps it (the stack is partly on the new release: fix and re-run).
 
 `--dry-run` needs no Pulumi CLI: it plans each target offline before and after the edit
-(on a copy of the stacks) and prints the diff of plan.json. A release bump may change
-only that customer's six Deployments and its migrations Job; anything else fails.
+(on a copy of the stacks, over worker processes, one per core: `--jobs N`) and prints the
+diff of plan.json. A release bump may change only that customer's six Deployments and its
+migrations Job; anything else fails.
 
 Exit codes: 0 promoted (or a clean dry run); 1 a stack failed (or the dry run changed
 something a release bump must not); 2 bad arguments or stack files.
@@ -40,10 +41,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
+from offline.fleet_plan import platforms_first
 from offline.plan import EXIT_OK as PLAN_OK
 from offline.plan import Planner
 from offline.report import artefacts as report
-from offline.run.stackfile import ROOT, stack_path
+from offline.run.stackfile import ROOT, StackFileError, stack_path
+from offline.run.workers import default_jobs, map_unordered
 from stackconfig.types import ImageDigest, ImageTag
 from stackconfig.workloads import SERVICE_DEFAULTS
 
@@ -438,31 +441,57 @@ def _plan_lines(plan: Mapping[str, Any]) -> list[str]:
     return (json.dumps(plan, indent=2) + "\n").splitlines(keepends=True)
 
 
-def dry_run(stacks: Iterable[str], release: Release, root: Path = ROOT) -> list[DryRun]:
-    """Plan each stack offline as it is and with `release`, on copies of the stacks."""
+def dry_run(stacks: Iterable[str], release: Release, root: Path = ROOT, jobs: int = default_jobs()) -> list[DryRun]:
+    """Plan each stack offline as it is and with `release`, on copies of the stacks, on
+    `jobs` worker processes; the results in the order of `stacks`."""
     stacks = list(stacks)
     check_targets([Wave("dry-run", tuple(stacks))], root)
-    results = []
     with tempfile.TemporaryDirectory(prefix="promote-before-") as before_dir, \
             tempfile.TemporaryDirectory(prefix="promote-after-") as after_dir:
         before_root = _copy_project(root, Path(before_dir))
         after_root = _copy_project(root, Path(after_dir))
         for stack in stacks:
             set_release(stack_path(stack, after_root), release)
-        before_planner, after_planner = Planner(before_root), Planner(after_root)
-        for stack in stacks:
-            current = read_release(stack_path(stack, root))
-            before, problems = _plan_document(before_planner, stack)
-            after, after_problems = _plan_document(after_planner, stack)
-            if before is None or after is None:
-                failed = DryRun(stack, current)
-                failed.violations = [f"the offline plan fails: {p}" for p in [*problems, *after_problems]]
-                results.append(failed)
-                continue
-            compared = compare_plans(stack, customer_name(stack_path(stack, root)), before, after)
-            compared.before = current
-            results.append(compared)
-    return results
+        planners = Planner(before_root), Planner(after_root)
+        for planner in planners:
+            _warm(planner, stacks)
+        task: Callable[[str], DryRun] = lambda stack: _dry_run_stack(planners, stack, root)  # noqa: E731
+        # Consumed whole inside the `with`: the workers are gone before the copies are.
+        results = {result.stack: result for result in map_unordered(task, stacks, jobs)}
+    return [results[stack] for stack in stacks]
+
+
+def _warm(planner: Planner, stacks: Sequence[str]) -> None:
+    """Before the fork, what every stack's plan reads: the fleet checks and the platforms
+    the stacks run on, so that each worker inherits them and no worker plans a platform."""
+    planner.fleet_problems()
+    _, _, platforms = platforms_first(planner, stacks)  # the stacks are customers (check_targets)
+    for platform in platforms:
+        try:
+            planner.reference_outputs(platform)
+        except StackFileError:
+            pass  # each of its customers reports it
+
+
+def _dry_run_stack(planners: tuple[Planner, Planner], stack: str, root: Path) -> DryRun:
+    """One stack planned before and after the edit, and compared (a worker's task)."""
+    before_planner, after_planner = planners
+    try:
+        before, problems = _plan_document(before_planner, stack)
+        after, after_problems = _plan_document(after_planner, stack)
+    finally:
+        # Nothing of a stack's plans outlives its task: a worker's memory stays flat
+        # however many stacks it plans (the platforms stay, warmed before the fork).
+        before_planner.forget(stack)
+        after_planner.forget(stack)
+    current = read_release(stack_path(stack, root))
+    if before is None or after is None:
+        failed = DryRun(stack, current)
+        failed.violations = [f"the offline plan fails: {p}" for p in [*problems, *after_problems]]
+        return failed
+    compared = compare_plans(stack, customer_name(stack_path(stack, root)), before, after)
+    compared.before = current
+    return compared
 
 
 def dry_run_lines(results: Sequence[DryRun], release: Release, show_diff: bool = True) -> list[str]:
@@ -513,6 +542,8 @@ def main(argv: Optional[Sequence[str]] = None, operations: Optional[StackOperati
     parser.add_argument("--only-wave", help="run only this wave (CI runs one wave per approved job)")
     parser.add_argument("--dry-run", action="store_true", help="offline: plan before/after and diff, change nothing")
     parser.add_argument("--no-diff", action="store_true", help="with --dry-run: list changes without the diff")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="with --dry-run: worker processes planning the stacks (default: one per core)")
     parser.add_argument("--organization", help="Pulumi organization of the stacks (default: the backend's)")
     parser.add_argument("--report", type=Path, help="also write the result as JSON here")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
@@ -522,7 +553,7 @@ def main(argv: Optional[Sequence[str]] = None, operations: Optional[StackOperati
         release = Release.parse(args.tag, args.digest)
         waves = _waves(args)
         if args.dry_run:
-            results = dry_run([s for w in waves for s in w.stacks], release, args.root)
+            results = dry_run([s for w in waves for s in w.stacks], release, args.root, args.jobs)
             for line in dry_run_lines(results, release, show_diff=not args.no_diff):
                 print(line)
             if args.report is not None:

@@ -516,6 +516,31 @@ def test_the_dry_run_flags_any_other_change() -> None:
     ]
 
 
+def test_a_dry_run_over_worker_processes_finds_what_a_serial_one_does() -> None:
+    serial = promote.dry_run(["umbrella", "acme"], V130, jobs=1)
+    parallel = promote.dry_run(["umbrella", "acme"], V130, jobs=2)
+    assert [(r.stack, r.changed, r.violations, r.diff) for r in parallel] == \
+        [(r.stack, r.changed, r.violations, r.diff) for r in serial]
+    assert parallel == serial
+    assert all(r.ok and len(r.changed) == 8 and r.diff for r in parallel)
+
+
+def test_a_dry_run_returns_its_stacks_in_the_order_given_however_they_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Which worker finishes first is up to the machine: here the last stack always comes back first.
+    arrived: list[str] = []
+    workers = promote.map_unordered
+
+    def last_first(task: Any, items: list[str], jobs: int) -> Any:
+        for result in sorted(workers(task, items, jobs), key=lambda r: items.index(r.stack), reverse=True):
+            arrived.append(result.stack)
+            yield result
+
+    monkeypatch.setattr(promote, "map_unordered", last_first)
+    results = promote.dry_run(["umbrella", "acme"], V130, jobs=2)
+    assert arrived == ["acme", "umbrella"]
+    assert [r.stack for r in results] == ["umbrella", "acme"]
+
+
 # ---------------------------------------------------------------------------
 # Deploy time
 # ---------------------------------------------------------------------------
