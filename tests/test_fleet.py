@@ -685,31 +685,57 @@ def test_main_deploys_the_environment_stacks_and_promotion_has_an_approval_per_w
 # ---------------------------------------------------------------------------
 
 
-def test_the_bench_generates_valid_customer_stacks(tmp_path: Path) -> None:
-    names = bench.generated_root(3, tmp_path)
+def test_the_bench_generates_customer_stacks_that_fit_their_platform(tmp_path: Path) -> None:
+    names = bench.generate_fleet(3, tmp_path)
     assert names == ["bench001", "bench002", "bench003"]
     assert stack_names(tmp_path) == ["bench001", "bench002", "bench003", "platform"]
     for name in names:
         stack = read_stack(name, tmp_path)
         load_config(stack.config, stack.secret_keys)
+    platform_stack = read_stack("platform", tmp_path)
+    assert load_config(platform_stack.config, platform_stack.secret_keys).platform is not None
+    # The generated fleet plans clean, capacity included (the nodePool limits grow with it).
+    assert plan.main(["--all", "--jobs", "1", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == plan.EXIT_OK
 
 
-def test_the_bench_measures_a_child_and_reports_against_the_targets() -> None:
-    measured = bench.measure([sys.executable, "-c", "pass"])
-    assert measured.exit_code == 0 and 0 < measured.seconds < 10 and measured.peak_rss_mib > 1
-    data = {
-        "machine": {"cpus": 2, "python": "3.11", "platform": "linux"}, "method": "m",
-        "oneStack": {"stack": "acme", "runs": [{"seconds": 2.5, "peak_rss_mib": 170.0, "exit_code": 0}],
-                     "medianSeconds": 2.5, "peakRssMib": 170.0, "targetSeconds": 3.0, "meetsTarget": True},
-        "planAll": [{"customers": 50, "stacks": 51, "seconds": 40.0, "peak_rss_mib": 200.0, "exit_code": 0,
-                     "perCustomerSeconds": 0.8}],
-        "linear": {"customers": 50, "seconds": 40.0, "limitSeconds": 125.0, "meetsTarget": True},
-    }
+def test_the_bench_measures_a_process_tree() -> None:
+    measured = bench.measure([sys.executable, "-c", "import time; time.sleep(0.2)"])
+    assert measured.exit_code == 0 and 0.2 <= measured.seconds < 10
+    assert measured.peak_rss_mib > 1 and measured.peak_pss_mib > 1
+
+
+def _timing(seconds: float) -> dict[str, Any]:
+    return {"runs": [], "medianSeconds": seconds, "peakPssMib": 180.0, "peakRssMib": 200.0}
+
+
+def _fleet_row(customers: int, seconds: float, pss: float) -> dict[str, Any]:
+    return {"customers": customers, "stacks": customers + 1, "seconds": seconds, "peak_pss_mib": pss,
+            "peak_rss_mib": 190.0, "exit_code": 0, "perStackSeconds": round(seconds / (customers + 1), 3)}
+
+
+@pytest.mark.parametrize(("one", "fleet25", "at50", "at200", "memory200", "missed"), [
+    (1.3, 3.9, 7.0, 26.0, 340.0, []),
+    (1.7, 3.9, 7.0, 26.0, 340.0, ["one stack (warm) / floor"]),
+    (1.3, 4.0, 7.0, 26.0, 340.0, ["25 stacks / one stack"]),
+    (1.3, 3.9, 7.0, 31.5, 340.0, ["per-stack cost at 200 / at 50"]),
+    (1.3, 3.9, 7.0, 26.0, 420.0, ["peak memory at 200 / at 50"]),
+])
+def test_the_bench_judges_each_target(one: float, fleet25: float, at50: float, at200: float, memory200: float,
+                                      missed: list[str]) -> None:
+    data = bench.summarize("acme", _timing(1.6), _timing(one), _timing(2.0), [
+        _fleet_row(25, fleet25, 300.0), _fleet_row(50, at50, 320.0), _fleet_row(200, at200, memory200)])
+    assert [t["what"] for t in data["targets"] if not t["met"]] == missed
     text = bench.report_markdown(data)
-    assert "Median 2.50 s, peak 170 MiB: meets the < 3 s target." in text
-    assert "| 50 | 51 | 40.00 | 0.80 | 200 |" in text
-    assert "50 stacks: 40.00 s against a limit of 50 × one stack = 125.00 s: meets the target." in text
+    assert f"| 200 | {at200:.2f} | {at200 / 201:.3f} | {memory200:.0f} | 190 |" in text
+    assert ("MISSED" in text) == bool(missed)
     json.dumps(data)
+
+
+def test_the_bench_plots_time_and_memory_against_the_stack_count(tmp_path: Path) -> None:
+    data = bench.summarize("acme", _timing(1.6), _timing(1.3), _timing(2.0),
+                           [_fleet_row(1, 1.5, 200.0), _fleet_row(10, 2.5, 260.0)])
+    bench.plot(data, tmp_path / "benchmark.png")
+    assert (tmp_path / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_dry_run_fails_when_a_plan_fails_only_on_a_policy(monkeypatch: pytest.MonkeyPatch) -> None:
