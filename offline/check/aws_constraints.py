@@ -30,12 +30,12 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from offline.check.cfn_mapping import MAPPINGS, MAPPINGS_NOT_APPLICABLE, CfnMapping, NoEquivalent
 from offline.check.kubernetes import Violation
 from offline.run.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
+from offline.run.stackfile import CACHE_ROOT
 from stackconfig.aws_data import schema_directory
 
 __all__ = ["CFN_LINT_VERSION", "check_aws_constraints", "cfn_template", "unmapped_types"]
@@ -321,7 +321,7 @@ def _violations(resources: list[CfnResource], matches: Iterable[Any], region: st
 # Loading cfn-lint costs ~2 s per process and linting a stack up to ~1 s: the findings are
 # cached by the template's content hash (with cfn-lint's version and the region), so an
 # unchanged stack re-plans without importing cfn-lint at all.
-CACHE_DIR = Path(__file__).resolve().parents[2] / "out" / ".cache" / "cfn-lint"
+CACHE_DIR = CACHE_ROOT / "cfn-lint"
 
 
 def check_aws_constraints(run: PlanRun) -> Iterator[Violation]:

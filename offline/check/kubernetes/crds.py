@@ -14,6 +14,8 @@ from typing import Any, Final
 import jsonschema
 import yaml
 
+from offline.run.stackfile import CACHE_ROOT
+
 from .objects import _get
 from .schemas import _OBJECT_META_REF, _core_registry
 
@@ -49,7 +51,7 @@ _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Even libyaml needs ~0.4 s to build the two ESO store CRDs into Python objects, the
 # largest single cost of a one-stack plan; JSON of the same document loads ~10x faster.
 # The cache is keyed by the file's content hash, so an updated CRD is never served stale.
-CRD_CACHE_DIR: Final = CRD_DIR.parent.parent / "out" / ".cache" / "crds"
+CRD_CACHE_DIR: Final = CACHE_ROOT / "crds"
 
 
 def _load_crd_document(path: Path) -> Any:
