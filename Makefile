@@ -67,8 +67,10 @@ typecheck: $(STAMP)
 lint: $(STAMP) typecheck
 	$(VENV)/bin/ruff check .
 
+# One worker per core. Work stealing, not xdist's default chunks of consecutive tests: those
+# would hand every shard of the fuzz properties (tests/test_config.py) to one worker.
 test: $(COMPILED) $(CHECKOV_STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 # Each page is written to a temporary file and renamed only when its generator succeeded,
 # so a failure never leaves an empty or half-written page behind.

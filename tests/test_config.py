@@ -444,6 +444,13 @@ def test_missing_stack_file_is_a_config_error(capsys: pytest.CaptureFixture[str]
 # the model's bounds so that many validate: every configuration either ends in the clean
 # key-path error, or validates and then plans offline with no violation and no policy
 # failure. The platform is the fixture stack, so each plan costs one tenant program run.
+#
+# Each property runs as a few shards (the `shard` parameter) whose example counts add up
+# to the run's total: one hypothesis test cannot be split, and as one test the tenant
+# property alone would keep a worker busy for most of a parallel run (`pytest -n auto`).
+# Parametrized, each shard is a test of its own to pytest and to hypothesis (its own
+# database key and its own draws), so the workers share them; each shard writes one stack file of
+# its test's own project, and the shards that share a worker run one after another.
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
                       st.text(max_size=12))
@@ -522,17 +529,33 @@ def varied_acme(draw: st.DrawFn) -> Any:
     return tenant
 
 
-@pytest.fixture(scope="module")
-def fuzz_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("fuzz")
+def _fuzz_project(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    root = tmp_path_factory.mktemp(name)
     (root / "stacks").mkdir()
     (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     return root
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# One project per property, so that neither plans with the other's last stack file
+# beside its own, whichever order the tests run in.
+@pytest.fixture(scope="module")
+def fuzz_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _fuzz_project(tmp_path_factory, "fuzz")
+
+
+@pytest.fixture(scope="module")
+def fuzz_platform_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _fuzz_project(tmp_path_factory, "fuzzplatform")
+
+
+TENANT_SHARDS, TENANT_EXAMPLES = 4, 125  # 500 tenant configurations a run
+PLATFORM_SHARDS, PLATFORM_EXAMPLES = 2, 75  # 150 platform configurations a run
+
+
+@pytest.mark.parametrize("shard", range(TENANT_SHARDS))
+@settings(max_examples=TENANT_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(json_value, mutated_acme(), varied_acme()))
-def test_any_config_ends_in_the_clean_error_or_plans_clean(fuzz_root: Path, tenant: Any) -> None:
+def test_any_config_ends_in_the_clean_error_or_plans_clean(fuzz_root: Path, shard: int, tenant: Any) -> None:
     try:
         config = load_tenant(tenant, secret=True)
     except ConfigError as exc:
@@ -576,9 +599,11 @@ def varied_platform(draw: st.DrawFn) -> Any:
     return config
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("shard", range(PLATFORM_SHARDS))
+@settings(max_examples=PLATFORM_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(varied_platform())
-def test_any_platform_config_ends_in_the_clean_error_or_plans_clean(fuzz_root: Path, config: Any) -> None:
+def test_any_platform_config_ends_in_the_clean_error_or_plans_clean(
+        fuzz_platform_root: Path, shard: int, config: Any) -> None:
     try:
         load_config({"aws:region": "us-east-1", "datafly:platform": json.dumps(config)})
     except ConfigError as exc:
@@ -589,7 +614,7 @@ def test_any_platform_config_ends_in_the_clean_error_or_plans_clean(fuzz_root: P
         return
     event("valid, planned")
     document = {"config": {"aws:region": "us-east-1", "datafly:platform": config}}
-    (fuzz_root / "stacks" / "Pulumi.fuzzplatform.yaml").write_text(yaml.safe_dump(document))
-    result = plan.Planner(fuzz_root, fuzz_root / "out").plan("fuzzplatform")
+    (fuzz_platform_root / "stacks" / "Pulumi.fuzzplatform.yaml").write_text(yaml.safe_dump(document))
+    result = plan.Planner(fuzz_platform_root, fuzz_platform_root / "out").plan("fuzzplatform")
     assert (result.exit_code, result.problems, result.violations, result.policy_violations) == (
         plan.EXIT_OK, [], [], []), config
