@@ -657,7 +657,8 @@ def test_pull_requests_preview_each_affected_stack_with_oidc_and_comment_the_dif
     workflow = _workflow("pull-request.yml")
     assert list(workflow[True]) == ["pull_request"]  # YAML 1.1 reads the `on` key as true
     checks = [s.get("run") for s in workflow["jobs"]["checks"]["steps"]]
-    assert {"make typecheck", ".venv/bin/ruff check .", ".venv/bin/python -m pytest", "make plan-all"} <= set(checks)
+    assert {"make typecheck", ".venv/bin/ruff check .", ".venv/bin/python -m pytest -n auto --dist worksteal",
+            "make plan-all"} <= set(checks)
     preview = workflow["jobs"]["preview"]
     assert preview["permissions"]["id-token"] == "write"
     assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.affected.outputs.stacks) }}"
