@@ -11,7 +11,7 @@ OUT ?= out
 
 help:
 	@echo "make plan STACK=<name>   offline plan of one stack (writes out/<name>/)"
-	@echo "make plan-all            offline plan of every stacks/Pulumi.*.yaml"
+	@echo "make plan-all            offline plan of every stacks/Pulumi.*.yaml, on every core"
 	@echo "make test                type check and the whole test suite"
 	@echo "make docs                regenerate docs/configuration.md, docs/policies.md and the README policy table"
 	@echo "make snapshots           re-render tests/snapshots/ (review the diff)"
@@ -19,7 +19,7 @@ help:
 	@echo "                         onboard a customer: writes stacks/Pulumi.<customer>.yaml"
 	@echo "make promote TAG=<tag> STACKS=\"a b\" [DRY_RUN=1]"
 	@echo "                         promote a release (Pulumi Automation API; DRY_RUN=1 plans offline)"
-	@echo "make bench               offline plan time and memory, 1/10/50 stacks (out/bench/)"
+	@echo "make bench               plan time and memory against the SDK floor, 1 to 200 stacks (docs/benchmark.*)"
 
 # Re-install when a requirements file changes; the stamp records the last good install.
 $(STAMP): requirements.txt requirements-dev.txt

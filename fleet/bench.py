@@ -19,9 +19,10 @@ imports included:
   customer stacks plus the platform they run on, on every core.
 
 The floor and the one-stack runs alternate, so that both see the same machine; medians
-are reported. Memory is the peak, over the run, of the process tree's proportional set
-size (each page shared between the forked workers counted once, split between them),
-sampled every 20 ms from /proc, and the largest single process's peak RSS.
+are reported. A fleet's memory is the peak, over the run, of the process tree's
+proportional set size (each page shared between the forked workers counted once),
+sampled every 0.25 s from /proc, and the largest single process's peak RSS; a single
+process's is its peak RSS.
 
 Targets (exit 1 when one is missed): one stack warm at most 1.0x the floor; 25 stacks
 at most 3x one stack; the per-stack cost at 200 stacks within 10% of that at 50; peak
@@ -64,6 +65,9 @@ FLEET_RATIO_SIZE = 25
 LINEAR_TOLERANCE = 0.10
 MEMORY_TOLERANCE = 0.25
 EXIT_MISSED = 1
+# PSS sampling of a fleet plan's process tree: often enough to catch the peak of runs of
+# several seconds, seldom enough to cost the plan under 2% of a core.
+SAMPLE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -105,27 +109,34 @@ def _tree_pss_kib(root: int) -> int:
     return total
 
 
-def measure(argv: Sequence[str], cwd: Path = ROOT, env: Optional[dict[str, str]] = None) -> Measurement:
-    """Wall time and peak memory of one child process and its workers (output discarded)."""
+def measure(argv: Sequence[str], cwd: Path = ROOT, env: Optional[dict[str, str]] = None,
+            sample_every: Optional[float] = None) -> Measurement:
+    """Wall time and peak memory of one child process and its workers (output discarded).
+    With `sample_every`, the process tree's PSS is sampled that often (reading
+    smaps_rollup costs CPU the plan competes for, so not too often); without it, the
+    peak PSS reported is the child's own peak RSS."""
     started = time.perf_counter()
     child = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              env=env)
     peak = [0]
     done = threading.Event()
 
-    def sample() -> None:
-        while not done.wait(0.02):
+    def sample(interval: float) -> None:
+        while not done.wait(interval):
             peak[0] = max(peak[0], _tree_pss_kib(child.pid))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sample, args=(sample_every,), daemon=True) if sample_every else None
+    if sampler is not None:
+        sampler.start()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     done.set()
-    sampler.join()
+    if sampler is not None:
+        sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss (KiB on Linux) is the largest of the child and its reaped workers.
-    return Measurement(round(seconds, 3), round(peak[0] / 1024, 1), round(usage.ru_maxrss / 1024, 1),
+    rss = round(usage.ru_maxrss / 1024, 1)
+    return Measurement(round(seconds, 3), round(peak[0] / 1024, 1) if sampler is not None else rss, rss,
                        child.returncode)
 
 
@@ -216,7 +227,7 @@ def run_bench(stack: str, runs: int, sizes: Sequence[int]) -> dict[str, Any]:
             # next plan of the same code and stacks).
             env = {**os.environ, "OFFLINE_PLAN_CACHE": str(root / "cache")}
             for state in ("cold", "warm"):
-                result = measure(command, env=env)
+                result = measure(command, env=env, sample_every=SAMPLE_SECONDS)
                 if result.exit_code != 0:
                     raise SystemExit(f"bench: plan-all over {size} generated stacks ({state}) exited {result.exit_code}")
                 fleet.append({"customers": size, "stacks": size + 1, "caches": state, **asdict(result),
