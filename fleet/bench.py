@@ -310,7 +310,7 @@ def plot(data: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")  # no display: write the file only
     import matplotlib.pyplot as plt
 
-    figure, seconds_axis = plt.subplots(figsize=(7, 4), dpi=110)
+    figure, seconds_axis = plt.subplots(figsize=(7.5, 4.8), dpi=110)
     memory_axis = seconds_axis.twinx()
     for state, style in (("warm", "-"), ("cold", "--")):
         rows = [r for r in data["planAll"] if r.get("caches", "warm") == state]
@@ -330,7 +330,8 @@ def plot(data: dict[str, Any], path: Path) -> None:
     memory_axis.set_ylim(bottom=0)
     seconds_axis.set_ylim(bottom=0)
     handles = seconds_axis.get_legend_handles_labels()[0] + memory_axis.get_legend_handles_labels()[0]
-    seconds_axis.legend(handles, [str(h.get_label()) for h in handles], loc="upper left", fontsize=8)
+    seconds_axis.legend(handles, [str(h.get_label()) for h in handles], loc="upper center", fontsize=8,
+                        bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
     seconds_axis.set_title(f"make plan-all on {data['machine']['cpus']} cores")
     figure.tight_layout()
     figure.savefig(path)
