@@ -27,14 +27,6 @@ from tests.harness import synthetic_stack
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project's Pulumi.yaml and stack files."""
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    return tmp_path
-
-
 # ---------------------------------------------------------------------------
 # Onboarding
 # ---------------------------------------------------------------------------

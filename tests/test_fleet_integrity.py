@@ -8,7 +8,6 @@ file is one line naming the file and where; all exit 2 and write no plan artefac
 from __future__ import annotations
 
 import resource
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,13 +22,6 @@ from offline import plan
 from offline.run.stackfile import ROOT
 
 HOSTS = ("data", "app", "api")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    return tmp_path
 
 
 def _load(root: Path, stack: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import gc
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,13 +22,6 @@ from offline.run import outputs_cache, runner, workers
 from offline.run.stackfile import ROOT
 
 ARTEFACTS = ("plan.json", "manifests.yaml", "releases.yaml", "graph.dot")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    return tmp_path
 
 
 def _artefacts(out: Path, stacks: list[str]) -> dict[str, bytes]:
