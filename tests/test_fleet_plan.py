@@ -229,3 +229,20 @@ def test_the_floor_script_registers_the_plans_resources_with_the_sdk_alone(tmp_p
                           cwd=tmp_path, capture_output=True, text=True, check=True)
     count = sum(len(json.loads((tmp_path / s / "plan.json").read_text())["resources"]) for s in ("platform", "acme"))
     assert done.stdout == f"floor: registered {count} resources from 2 stack(s)\n"
+
+
+def test_a_program_that_fails_on_a_worker_exits_3_with_its_traceback(project: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from components import customer_alarms
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug in the alarms component")
+
+    # Forked workers inherit the patched component.
+    monkeypatch.setattr(customer_alarms.CustomerAlarms, "__init__", broken)
+    code = plan.main(["acme", "globex", "--jobs", "2", "--root", str(project), "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == plan.EXIT_PROGRAM
+    assert captured.err.count("RuntimeError: a bug in the alarms component") == 2
+    assert "FAILED: 2 of 2 stacks (acme, globex); exit 3 (the program failed (a bug))" in captured.out
