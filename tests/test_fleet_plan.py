@@ -129,8 +129,10 @@ def test_workers_run_every_item_in_other_processes_and_keep_nothing_frozen() -> 
     assert os.getpid() not in {pid for pid, _ in results}
     assert len({pid for pid, _ in results}) <= 2
     assert gc.get_freeze_count() == 0  # the parent's heap is unfrozen again
-    # One item, or one job: in this process.
+    # One item, or one job: in this process, which gets its collector back as it was.
     assert list(workers.map_unordered(_pid_and_value, [3], jobs=2)) == [(os.getpid(), 9)]
+    assert list(workers.map_unordered(_pid_and_value, [1, 2], jobs=1)) == [(os.getpid(), 1), (os.getpid(), 4)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and workers._TASK is None
 
 
 def test_a_worker_plans_stack_after_stack_without_growing(project: Path, tmp_path: Path) -> None:

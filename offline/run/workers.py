@@ -46,6 +46,7 @@ def _after_fork() -> None:
 
 def _run_task(item: Any) -> Any:
     assert _TASK is not None
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         return _TASK(item)
@@ -54,6 +55,8 @@ def _run_task(item: Any) -> Any:
         # first task, caches): the next collection scans only the next task's objects.
         gc.collect()
         gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def map_unordered(task: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
@@ -62,9 +65,14 @@ def map_unordered(task: Callable[[T], R], items: Iterable[T], jobs: int) -> Iter
     global _TASK
     items = list(items)
     if jobs <= 1 or len(items) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for item in items:
-            _TASK = task
-            yield _run_task(item)
+        _TASK = task
+        try:
+            for item in items:
+                yield _run_task(item)
+        finally:
+            # What the tasks froze here is this process's to collect again.
+            gc.unfreeze()
+            _TASK = None
         return
     _TASK = task
     gc.collect()
