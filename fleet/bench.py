@@ -164,23 +164,19 @@ def generate_fleet(count: int, into: Path, source: Path = ROOT) -> list[str]:
     return names
 
 
-def _python() -> str:
-    return sys.executable
-
-
 def floor_inputs(stack: str, work: Path) -> list[str]:
     """The floor script's command: the SDK modules the plan imports, and the plans of the
     platform and `stack` to register."""
     out = work / "floor-plans"
-    subprocess.run([_python(), "-m", "offline.plan", PLATFORM, stack, "--out", str(out)], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "offline.plan", PLATFORM, stack, "--out", str(out)], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
-    traced = subprocess.run([_python(), "-X", "importtime", "-m", "offline.plan", stack, "--fresh",
+    traced = subprocess.run([sys.executable, "-X", "importtime", "-m", "offline.plan", stack, "--fresh",
                              "--out", str(work / "floor-trace")], cwd=ROOT, check=True, capture_output=True,
                             text=True)
     modules = sorted({m.group(1) for m in re.finditer(r"^import time:.*\|\s*(pulumi\w*(?:\.\w+)*)\s*$",
                                                       traced.stderr, re.M)})
     (work / "floor-modules.txt").write_text("\n".join(modules) + "\n", encoding="utf-8")
-    return [_python(), str(FLOOR_SCRIPT), str(work / "floor-modules.txt"),
+    return [sys.executable, str(FLOOR_SCRIPT), str(work / "floor-modules.txt"),
             str(out / PLATFORM / "plan.json"), str(out / stack / "plan.json")]
 
 
@@ -199,8 +195,8 @@ def run_bench(stack: str, runs: int, sizes: Sequence[int]) -> dict[str, Any]:
         floor_cmd = floor_inputs(stack, work)
         out = work / "out-one"
         plan_cmd = ([make, "-s", "--no-print-directory", "plan", f"STACK={stack}", f"OUT={out}"] if make
-                    else [_python(), "-m", "offline.plan", stack, "--out", str(out)])
-        cold_cmd = [_python(), "-m", "offline.plan", stack, "--fresh", "--out", str(work / "out-cold")]
+                    else [sys.executable, "-m", "offline.plan", stack, "--out", str(out)])
+        cold_cmd = [sys.executable, "-m", "offline.plan", stack, "--fresh", "--out", str(work / "out-cold")]
         for command in (floor_cmd, plan_cmd, cold_cmd):
             measure(command)  # warm-up: page cache, the platform outputs cache
         floor, warm, cold, first = [], [], [], []
@@ -210,7 +206,7 @@ def run_bench(stack: str, runs: int, sizes: Sequence[int]) -> dict[str, Any]:
             cold.append(measure(cold_cmd))
             # Every cache empty, as on a fresh clone: CRDs parsed, cfn-lint loaded and run.
             empty = work / f"first-{run}"
-            first.append(measure([_python(), "-m", "offline.plan", stack, "--out", str(empty / "out")],
+            first.append(measure([sys.executable, "-m", "offline.plan", stack, "--out", str(empty / "out")],
                                  env={**os.environ, "OFFLINE_PLAN_CACHE": str(empty / "cache")}))
         fleet = []
         master = work / "fleet-master"
@@ -222,7 +218,7 @@ def run_bench(stack: str, runs: int, sizes: Sequence[int]) -> dict[str, Any]:
             shutil.copy(master / "Pulumi.yaml", root / "Pulumi.yaml")
             for name in [PLATFORM, *(f"bench{i:03d}" for i in range(1, size + 1))]:
                 shutil.copy(stack_path(name, master), stack_path(name, root))
-            command = [_python(), "-m", "offline.plan", "--all", "--root", str(root), "--out", str(root / "out")]
+            command = [sys.executable, "-m", "offline.plan", "--all", "--root", str(root), "--out", str(root / "out")]
             # First every cache empty (as in CI on a fresh clone), then again (as the
             # next plan of the same code and stacks).
             env = {**os.environ, "OFFLINE_PLAN_CACHE": str(root / "cache")}

@@ -52,8 +52,10 @@ class Planner:
         self._runs: dict[str, PlanResult] = {}
         self._results: dict[str, PlanResult] = {}
         self._fleet: Optional[list[FleetProblem]] = None
+        # Every stack file, read and validated once (_load): those that validate, and
+        # each one's configuration (None: it does not validate).
         self._entries: list[FleetEntry] = []
-        self._configs: dict[str, Optional[StackConfig]] = {}
+        self._configs: Optional[dict[str, Optional[StackConfig]]] = None
 
     def prepare(self, stack: str) -> None:
         """Run `stack`'s program (no checks), so that its outputs are at hand for the
@@ -65,20 +67,23 @@ class Planner:
         self._results.pop(stack, None)
         self._runs.pop(stack, None)
 
-    def fleet_problems(self) -> list[FleetProblem]:
-        """Clashes between this project's stack files (offline/check/fleet_checks.py), found once."""
-        if self._fleet is None:
+    def _load(self) -> dict[str, Optional[StackConfig]]:
+        if self._configs is None:
             loaded = load_configs(self.root)
             self._entries = [entry for entry in loaded.values() if entry is not None]
             self._configs = {stack: entry.config if entry is not None else None for stack, entry in loaded.items()}
+        return self._configs
+
+    def fleet_problems(self) -> list[FleetProblem]:
+        """Clashes between this project's stack files (offline/check/fleet_checks.py), found once."""
+        if self._fleet is None:
+            self._load()
             self._fleet = check_fleet(self._entries)
         return self._fleet
 
     def stack_configs(self) -> dict[str, Optional[StackConfig]]:
-        """Every stack file's validated configuration (None: it does not validate), read
-        once per planner."""
-        self.fleet_problems()
-        return self._configs
+        """Every stack file's validated configuration (None: it does not validate)."""
+        return self._load()
 
     def plan(self, stack: str) -> PlanResult:
         if stack not in self._results:
