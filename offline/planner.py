@@ -56,6 +56,11 @@ class Planner:
         # each one's configuration (None: it does not validate).
         self._entries: list[FleetEntry] = []
         self._configs: Optional[dict[str, Optional[StackConfig]]] = None
+        # Each stack file as read once (or why it does not read), and each platform's
+        # outputs as loaded once from the outputs cache (None: not there, or stale):
+        # a fleet's customers all ask for the same platform's.
+        self._stack_files: dict[str, StackFile | StackFileError] = {}
+        self._loaded_outputs: dict[str, Optional[dict[str, StackOutput]]] = {}
 
     def prepare(self, stack: str) -> None:
         """Run `stack`'s program (no checks), so that its outputs are at hand for the
@@ -69,7 +74,7 @@ class Planner:
 
     def _load(self) -> dict[str, Optional[StackConfig]]:
         if self._configs is None:
-            loaded = load_configs(self.root)
+            loaded = load_configs(self.root, read=lambda stack, _root: self._read(stack))
             self._entries = [entry for entry in loaded.values() if entry is not None]
             self._configs = {stack: entry.config if entry is not None else None for stack, entry in loaded.items()}
         return self._configs
@@ -104,15 +109,30 @@ class Planner:
             self._runs[stack] = self._run_uncached(stack)
         return self._runs[stack]
 
+    def _read(self, stack: str) -> StackFile:
+        if stack not in self._stack_files:
+            try:
+                self._stack_files[stack] = read_stack(stack, self.root)
+            except StackFileError as exc:
+                self._stack_files[stack] = exc
+        read = self._stack_files[stack]
+        if isinstance(read, StackFileError):
+            raise read
+        return read
+
     def _run_uncached(self, stack: str) -> PlanResult:
         try:
-            stack_file = read_stack(stack, self.root)
+            stack_file = self._read(stack)
         except StackFileError as exc:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(exc)])
-        try:
-            config = load_config(stack_file.config, stack_file.secret_keys)
-        except ConfigError as exc:
-            return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.problems])
+        # Validated once with every stack file, for the fleet checks; validated here
+        # only to report what is wrong with it.
+        config = self._load().get(stack)
+        if config is None:
+            try:
+                config = load_config(stack_file.config, stack_file.secret_keys)
+            except ConfigError as exc:
+                return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.problems])
         if stack_file.plaintext_secrets:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in stack_file.plaintext_secrets])
         clashes = problems_for(stack, self.fleet_problems())
@@ -130,6 +150,7 @@ class Planner:
             return PlanResult(stack, EXIT_CONFIG, problems=[str(p) for p in exc.error.problems])
         if config.platform is not None and self.outputs_cache is not None:
             self.outputs_cache.store(stack, self._cache_key(stack_file), run.outputs)
+            self._loaded_outputs.pop(stack, None)
         return PlanResult(stack, EXIT_OK, run=run, kubernetes_version=_kubernetes_version(config, references),
                           capacity=capacity.for_stack(stack, config, self.stack_configs()))
 
@@ -187,11 +208,13 @@ class Planner:
         planned it already (then those) or a fleet clash now stops it from planning."""
         if self.outputs_cache is None or stack in self._runs or problems_for(stack, self.fleet_problems()):
             return None
-        try:
-            stack_file = read_stack(stack, self.root)
-        except StackFileError:
-            return None
-        return self.outputs_cache.load(stack, self._cache_key(stack_file))
+        if stack not in self._loaded_outputs:
+            try:
+                stack_file = self._read(stack)
+            except StackFileError:
+                return None
+            self._loaded_outputs[stack] = self.outputs_cache.load(stack, self._cache_key(stack_file))
+        return self._loaded_outputs[stack]
 
 
 def _kubernetes_version(config: StackConfig, references: dict[str, dict[str, StackOutput]]) -> str:

@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pulumi.runtime.rpc import UNKNOWN
 
 from offline import fleet_plan, plan
 from offline.run import outputs_cache, runner, workers
@@ -216,6 +219,50 @@ def test_monitor_calls_run_on_the_planning_thread_and_no_stack_is_walked(monkeyp
     assert sdk_resource._get_stack_trace is not runner._empty_stack_trace
     with runner.no_source_positions():
         assert sdk_resource._get_stack_trace is runner._empty_stack_trace
+
+
+def _upstream_register(self: runner.RecordingMonitor, request: Any) -> Any:
+    """The mock monitor's own RegisterResource, the request decoded again for the record."""
+    from pulumi.runtime import mocks, rpc
+
+    response = mocks.MockMonitor.RegisterResource(self, request)  # type: ignore[no-untyped-call]
+    if request.type == runner.STACK_TYPE:
+        self.root_urn = response.urn
+        return response
+    self.record(request, response, rpc.deserialize_properties(request.object, keep_unknowns=True))
+    return response
+
+
+def test_the_recording_monitor_registers_what_the_sdks_mock_monitor_registers(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    ours = tmp_path / "ours"
+    assert plan.main(["platform", "acme", "--fresh", "--out", str(ours)]) == plan.EXIT_OK
+    monkeypatch.setattr(runner.RecordingMonitor, "RegisterResource", _upstream_register)
+    upstream = tmp_path / "upstream"
+    assert plan.main(["platform", "acme", "--fresh", "--out", str(upstream)]) == plan.EXIT_OK
+    assert _artefacts(ours, ["platform", "acme"]) == _artefacts(upstream, ["platform", "acme"])
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8)
+                     | st.just(UNKNOWN),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                 max_size=4),
+                     max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _JSON, max_size=5))
+def test_properties_decode_the_same_without_unknowns_exactly_when_the_monitor_says_so(value: dict[str, Any]) -> None:
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import rpc
+
+    struct = struct_pb2.Struct()
+    struct.update(value)
+    kept = rpc.deserialize_properties(struct, keep_unknowns=True)
+    if not runner._decodes_differently(kept):
+        assert rpc.deserialize_properties(struct) == kept
+    else:
+        assert rpc.deserialize_properties(struct) != kept
 
 
 # --- the floor the benchmark measures against ------------------------------------------

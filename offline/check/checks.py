@@ -11,6 +11,7 @@ import yaml
 from builders.alert_rules import check_rules
 from offline.check.aws_constraints import check_aws_constraints
 from offline.check.behaviour import BEHAVIOUR_RULES
+from offline.check.cel import CelReport
 from offline.check.cel import evaluate_objects as evaluate_cel_rules
 from offline.check.kubernetes import Violation, validate_objects
 from offline.report import artefacts as report
@@ -113,7 +114,16 @@ def _stack_protects(run: PlanRun) -> bool:
 
 def cel_rules(run: PlanRun) -> Iterator[Violation]:
     """The CRDs' CEL rules (x-kubernetes-validations), which JSON Schema skips."""
-    yield from evaluate_cel_rules(report.kubernetes_objects(run)).violations
+    yield from cel_report(run).violations
+
+
+def cel_report(run: PlanRun) -> CelReport:
+    """The CEL rules' verdict on the run's objects, evaluated once (the checks and the
+    printed summary line both read it)."""
+    if "cel" not in run.derived:
+        run.derived["cel"] = evaluate_cel_rules(report.kubernetes_objects(run))
+    verdict: CelReport = run.derived["cel"]
+    return verdict
 
 
 STATEFUL_TYPES = frozenset({

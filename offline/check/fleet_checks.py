@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-from offline.run.stackfile import ROOT, StackFileError, read_stack, stack_names
+from offline.run.stackfile import ROOT, StackFile, StackFileError, read_stack, stack_names
 from stackconfig import ConfigError, StackConfig, load_config
 
 _ROLES: tuple[Literal["data", "app", "api"], ...] = ("data", "app", "api")
@@ -49,15 +49,16 @@ class FleetProblem:
         return f"{self.key}: {self.message}"
 
 
-def load_configs(root: Path = ROOT, skip: Iterable[str] = ()) -> dict[str, Optional[FleetEntry]]:
-    """Every stack file of the project, read and validated once: None for one that does
-    not (its own plan reports why)."""
+def load_configs(root: Path = ROOT, skip: Iterable[str] = (),
+                 read: Callable[[str, Path], StackFile] = read_stack) -> dict[str, Optional[FleetEntry]]:
+    """Every stack file of the project, read (by `read`) and validated once: None for one
+    that does not (its own plan reports why)."""
     configs: dict[str, Optional[FleetEntry]] = {}
     for stack in stack_names(root):
         if stack in skip:
             continue
         try:
-            stack_file = read_stack(stack, root)
+            stack_file = read(stack, root)
             configs[stack] = FleetEntry(stack, load_config(stack_file.config, stack_file.secret_keys),
                                         stack_file.config)
         except (StackFileError, ConfigError):

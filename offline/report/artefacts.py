@@ -35,7 +35,16 @@ def is_kubernetes_object(resource: Resource) -> bool:
 
 
 def kubernetes_objects(run: PlanRun) -> list[dict[str, Any]]:
-    """Every Kubernetes object of the stack as `kubectl apply -f` takes it (secrets redacted)."""
+    """Every Kubernetes object of the stack as `kubectl apply -f` takes it (secrets
+    redacted), built once per run: the schema checks, the CEL rules and manifests.yaml
+    read the same list, and none of them changes it."""
+    if "kubernetes_objects" not in run.derived:
+        run.derived["kubernetes_objects"] = _kubernetes_objects(run)
+    objects: list[dict[str, Any]] = run.derived["kubernetes_objects"]
+    return objects
+
+
+def _kubernetes_objects(run: PlanRun) -> list[dict[str, Any]]:
     objects = [_object(r.inputs) for r in run.resources if is_kubernetes_object(r)]
 
     def order(obj: dict[str, Any]) -> tuple[int, str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from offline.check.behaviour import warnings as behaviour_warnings
-from offline.check.cel import evaluate_objects as evaluate_cel_rules
+from offline.check.checks import cel_report
 from offline.planner import EXIT_CONFIG, EXIT_MEANINGS, EXIT_OK, PlanResult
 from offline.report import artefacts as report
 from offline.report.deploy_time import deploy_time_lines
@@ -64,7 +64,7 @@ def print_result(result: PlanResult, out: TextIO, err: TextIO, out_dir: Path, ro
             print(f"  {violation}", file=out)
     else:
         print("Validation: every Kubernetes object and plan rule passed.", file=out)
-    print(evaluate_cel_rules(report.kubernetes_objects(run)).summary() + ".", file=out)
+    print(cel_report(run).summary() + ".", file=out)
     if result.policy_violations:
         print(f"\n{len(result.policy_violations)} mandatory policy violation(s) (policy pack policies/):", file=out)
         for violation in result.policy_violations:

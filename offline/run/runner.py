@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc, set_all_config
 from pulumi.runtime import resource as sdk_resource
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -92,6 +93,9 @@ class PlanRun:
     resources: list[Resource]
     outputs: dict[str, StackOutput]
     root_urn: str
+    # What the checks and the report derive from the recorded resources, derived once
+    # (offline/report/artefacts.py, offline/check/checks.py): they all read the same.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 class ProgramConfigError(Exception):
@@ -125,6 +129,17 @@ def unwrap(value: Any) -> Any:
     return _walk(value, lambda v: unwrap(rpc.unwrap_rpc_secret(v)))
 
 
+def _decodes_differently(value: Any) -> bool:
+    """Whether properties decoded keeping unknowns (`value`) would decode otherwise
+    without: an unknown is left out or None, and a reference to a resource whose ID is
+    unknown gets None for it (pulumi/runtime/rpc.py, deserialize_property)."""
+    if isinstance(value, dict):
+        return any(_decodes_differently(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_decodes_differently(v) for v in value)
+    return isinstance(value, (Unknown, pulumi.Resource))
+
+
 def _provider_urn(reference: str) -> Optional[str]:
     # Provider references are "<urn>::<id>".
     return reference.rsplit("::", 1)[0] if reference else None
@@ -139,11 +154,36 @@ class RecordingMonitor(mocks.MockMonitor):
         self.root_urn = ""
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        # MockMonitor.RegisterResource (pulumi/runtime/mocks.py, pulumi 3.272.0) with the
+        # request's properties decoded once, not once for the mocks and again for the
+        # record: the record keeps unknowns, and the mocks get them as upstream decodes
+        # them, without (the same dict when there are none, as in almost every request).
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == STACK_TYPE:
-            self.root_urn = response.urn
-            return response
+            self.root_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
         raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs = rpc.deserialize_properties(request.object) if _decodes_differently(raw) else raw
+        id_, state = self.mocks.new_resource(mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+            transforms=mocks._resolve_callbacks(request.transforms),
+        ))
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        # An ID the mocks leave out is the empty string on the wire, as upstream sends it.
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)
+        self.record(request, response, raw)
+        return response
+
+    def record(self, request: Any, response: Any, raw: dict[str, Any]) -> None:
+        """Keep a registered resource: the request as the engine sees it, its decoded
+        properties (`raw`) and what the mocks answered."""
         self.recorded.append(
             Resource(
                 urn=response.urn,
@@ -176,7 +216,6 @@ class RecordingMonitor(mocks.MockMonitor):
                 outputs=redact(self.resources[response.urn].state),
             )
         )
-        return response
 
 
     def ReadResource(self, request: Any) -> Any:

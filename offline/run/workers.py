@@ -27,6 +27,8 @@ R = TypeVar("R")
 # The task of the pool being created: set before the fork, so each worker holds it
 # without pickling it (it may close over a planner with platform runs in it).
 _TASK: Optional[Callable[[Any], Any]] = None
+# Whether this process has run a task yet (see _run_task).
+_WARM = False
 
 
 def default_jobs() -> int:
@@ -38,6 +40,8 @@ def default_jobs() -> int:
 
 
 def _after_fork() -> None:
+    global _WARM
+    _WARM = False  # this worker imports the program on its first task
     # Threads do not survive a fork: the parent's event loop keeps a default executor
     # whose threads exist only in the parent, and the Pulumi SDK runs every mock call on
     # it (run_in_executor), which would wait forever here. A worker gets its own loop.
@@ -45,15 +49,21 @@ def _after_fork() -> None:
 
 
 def _run_task(item: Any) -> Any:
+    global _WARM
     assert _TASK is not None
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         return _TASK(item)
     finally:
-        # Free what the task left, then freeze the survivors (modules imported on the
-        # first task, caches): the next collection scans only the next task's objects.
-        gc.collect()
+        # Free what the task left, then freeze the survivors (caches): the next
+        # collection scans only the next task's objects. The first task imports the
+        # program and the provider SDKs; collecting then would scan every module's
+        # objects (a tenth of a second, on each worker) to free one plan's leftovers
+        # once, so they are frozen with the modules: a constant few MiB per worker.
+        if _WARM:
+            gc.collect()
+        _WARM = True
         gc.freeze()
         if was_enabled:
             gc.enable()
