@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc, set_all_config
 from pulumi.runtime import resource as sdk_resource
@@ -140,6 +141,33 @@ def _decodes_differently(value: Any) -> bool:
     return isinstance(value, (Unknown, pulumi.Resource))
 
 
+_PLAIN_SCALARS = (str, bool, int, float, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is made only of JSON values (dicts with string keys, lists,
+    strings, numbers, booleans, None), as the mocks' answers almost always are."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return kind in _PLAIN_SCALARS
+
+
+def _plain_struct(state: dict[str, Any]) -> struct_pb2.Struct:
+    """The Struct `rpc.serialize_properties(state, {})` builds for a state of JSON
+    values (`_plain`), built directly: the SDK awaits each value in turn, a round trip
+    through the event loop per value, to resolve Outputs and resources such a state
+    cannot hold. As there, a None at the top level is left out (pulumi/runtime/rpc.py,
+    pulumi 3.272.0)."""
+    struct = struct_pb2.Struct()
+    for key, value in state.items():
+        if value is not None:
+            struct[key] = value
+    return struct
+
+
 def _provider_urn(reference: str) -> Optional[str]:
     # Provider references are "<urn>::<id>".
     return reference.rsplit("::", 1)[0] if reference else None
@@ -174,7 +202,7 @@ class RecordingMonitor(mocks.MockMonitor):
             custom=request.custom or False,
             transforms=mocks._resolve_callbacks(request.transforms),
         ))
-        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        state_proto = _plain_struct(state) if _plain(state) else _sync_await(rpc.serialize_properties(state, {}))
         # An ID the mocks leave out is the empty string on the wire, as upstream sends it.
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
         response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)

@@ -101,16 +101,32 @@ def _duplicates(node: MappingNode, path: str, shown: str) -> None:
         seen[ident] = line
 
 
+# libyaml's parser and composer build the same nodes, marks included, several times
+# faster than PyYAML's pure-Python ones; the constructor is PyYAML's safe one either way.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def loads(text: str, shown: str) -> Any:
-    loader = yaml.SafeLoader(text)
+    try:
+        return _load(_LOADER, text, shown)
+    except yaml.YAMLError:
+        # PyYAML's own parser words a syntax error more precisely (it names the
+        # offending character): parse again with it to say what is wrong.
+        try:
+            _load(yaml.SafeLoader, text, shown)
+        except yaml.YAMLError as precise:
+            exc = precise
+        raise YamlFileError(f"{shown} is not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def _load(loader_class: Any, text: str, shown: str) -> Any:
+    loader = loader_class(text)
     try:
         node: Optional[Node] = loader.get_single_node()
         if node is None:
             return None
         _check_graph(node, shown)
         return loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        raise YamlFileError(f"{shown} is not valid YAML: {' '.join(str(exc).split())}") from None
     finally:
         loader.dispose()
 
