@@ -648,3 +648,86 @@ def test_valid_label_values_always_pass(value: str) -> None:
     assert label_value_error(value) is None
     labelled = mutate(namespace(), _set(["metadata", "labels", "generated"], value))
     assert validate_objects([labelled], K8S) == []
+
+
+# ------------------------------------------------------- inlined references
+
+
+def _published_validator(obj: Obj) -> Any:
+    """The object's schema as published, every reference resolved by jsonschema."""
+    from offline.check.kubernetes.crds import crd_groups
+    from offline.check.kubernetes.objects import split_api_version
+    from offline.check.kubernetes.schemas import _core_registry, core_schema
+
+    group, version = split_api_version(obj["apiVersion"])
+    if group in crd_groups():
+        schema = crd_json_schema(crd_index()[(group, obj["kind"])].versions[version].schema)
+        return jsonschema.Draft202012Validator(schema, registry=_core_registry(K8S))
+    found = core_schema(K8S, obj["apiVersion"], obj["kind"])
+    assert found is not None
+    return jsonschema.Draft202012Validator(found[0], registry=found[1])
+
+
+def _inlined_validator(obj: Obj) -> Any:
+    from offline.check.kubernetes.crds import _crd_validator, crd_groups
+    from offline.check.kubernetes.objects import split_api_version
+    from offline.check.kubernetes.schemas import _core_validator
+
+    group, version = split_api_version(obj["apiVersion"])
+    if group in crd_groups():
+        return _crd_validator(group, version, obj["kind"], K8S)
+    return _core_validator(K8S, obj["apiVersion"], obj["kind"])
+
+
+def _issues(validator: Any, obj: Obj) -> list[Any]:
+    from offline.check.kubernetes.wording import describe_schema_error
+
+    return [issue for error in validator.iter_errors(obj) for issue in describe_schema_error(error)]
+
+
+def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            found += _paths(sub, (*prefix, key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            found += _paths(sub, (*prefix, index))
+    return found
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 70000) | st.floats(allow_nan=False) | st.text(max_size=12)
+    | st.sampled_from(["TCP", "Always", "100m", "1Gi", "ClusterIP", "-1", "a" * 70]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["name", "port", "image", "x", "value", "protocol", "key"]), inner, max_size=3),
+    max_leaves=8)
+
+
+def test_inlined_schemas_cover_every_kind_the_bundle_uses_and_reference_nothing_they_can_inline() -> None:
+    for obj in platform_objects():
+        inlined = _inlined_validator(obj).schema
+        assert _issues(_inlined_validator(obj), obj) == [] == _issues(_published_validator(obj), obj)
+        # What remains a reference is a recursive one (JSONSchemaProps), made absolute.
+        remaining = [p for p in _paths(inlined) if p and p[-1] == "$ref"]
+        for path in remaining:
+            node: Any = inlined
+            for part in path:
+                node = node[part]
+            assert node.startswith("https://kubernetes.io/api/_definitions.json#/$defs/"), node
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_inlined_references_report_exactly_what_the_published_schemas_report(data: st.DataObject) -> None:
+    obj = copy.deepcopy(data.draw(st.sampled_from(platform_objects()), label="object"))
+    inlined, published = _inlined_validator(obj), _published_validator(obj)
+    path = data.draw(st.sampled_from(_paths(obj)[1:]), label="path")
+    parent: Any = obj
+    for part in path[:-1]:
+        parent = parent[part]
+    if data.draw(st.booleans(), label="delete") and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(_JSON_VALUES, label="value")
+    assert _issues(inlined, obj) == _issues(published, obj)

@@ -17,7 +17,7 @@ import yaml
 from offline.run.stackfile import CACHE_ROOT
 
 from .objects import _get
-from .schemas import _OBJECT_META_REF, _core_registry
+from .schemas import _OBJECT_META_REF, _core_registry, _inlined, inline_refs
 
 # ---------------------------------------------------------------- custom resources
 
@@ -176,4 +176,6 @@ def crd_json_schema(crd_schema: Mapping[str, Any]) -> dict[str, Any]:
 def _crd_validator(group: str, version: str, kind: str, kubernetes_version: str) -> Any:
     crd = crd_index()[(group, kind)]
     schema = crd_json_schema(crd.versions[version].schema)
-    return jsonschema.Draft202012Validator(schema, registry=_core_registry(kubernetes_version))
+    registry = _core_registry(kubernetes_version)
+    return jsonschema.Draft202012Validator(inline_refs(schema, registry, _inlined(kubernetes_version)),
+                                           registry=registry)
