@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Optional
 
 import pulumi_aws as aws
 import pytest
@@ -722,6 +722,29 @@ def test_the_bench_judges_each_target(one: float, fleet25: float, at50: float, a
     assert f"| 200 | warm | {at200:.2f} | {at200 / 201:.3f} | {memory200:.0f} | 190 |" in text
     assert ("MISSED" in text) == bool(missed)
     json.dumps(data)
+
+
+def test_a_fleet_is_timed_unsampled_and_its_memory_sampled_in_a_run_of_its_own(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str, Any]] = []
+
+    def measured(argv: list[str], cwd: Path = ROOT, env: Optional[dict[str, str]] = None,
+                 sample_every: Optional[float] = None) -> bench.Measurement:
+        assert env is not None
+        calls.append((Path(argv[argv.index("--out") + 1]).name, Path(env["OFFLINE_PLAN_CACHE"]).name, sample_every))
+        return bench.Measurement(9.0 if sample_every else 2.0 + len(calls) / 10, 300.0 if sample_every else 150.0,
+                                 170.0 if sample_every else 160.0, 0)
+
+    monkeypatch.setattr(bench, "measure", measured)
+    cold, warm = bench._fleet_rows(tmp_path, 25, 3)
+    # Each cold run starts with every cache empty; the warm runs reuse what the first left.
+    assert calls == [("out-cold-0", "cache-cold-0", None), ("out-cold-1", "cache-cold-1", None),
+                     ("out-cold-2", "cache-cold-2", None), ("out-cold-3", "cache-cold-3", bench.SAMPLE_SECONDS),
+                     *[("out-cold-0", "cache-cold-0", None)] * 3, ("out-cold-0", "cache-cold-0", bench.SAMPLE_SECONDS)]
+    assert (cold["caches"], cold["runs"], cold["seconds"], cold["sampledSeconds"]) == ("cold", [2.1, 2.2, 2.3], 2.2, 9.0)
+    assert (cold["peak_pss_mib"], cold["peak_rss_mib"], cold["perStackSeconds"]) == (300.0, 170.0, round(2.2 / 26, 3))
+    assert (warm["caches"], warm["runs"], warm["seconds"]) == ("warm", [2.5, 2.6, 2.7], 2.6)
+    assert [bench.fleet_runs(5, n) for n in (1, 50, 200)] == [3, 3, 1]
 
 
 def test_the_bench_plots_time_and_memory_against_the_stack_count(tmp_path: Path) -> None:
