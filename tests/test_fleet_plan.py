@@ -18,6 +18,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pulumi.output import UNKNOWN as UNKNOWN_VALUE
 from pulumi.runtime.rpc import UNKNOWN
 
 from offline import fleet_plan, plan
@@ -263,6 +264,35 @@ def test_properties_decode_the_same_without_unknowns_exactly_when_the_monitor_sa
         assert rpc.deserialize_properties(struct) == kept
     else:
         assert rpc.deserialize_properties(struct) != kept
+
+
+_WITH_UNKNOWNS = st.recursive(
+    st.none() | st.integers() | st.text(max_size=4) | st.builds(lambda: UNKNOWN_VALUE),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    | st.tuples(inner, inner),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WITH_UNKNOWNS)
+def test_the_plans_unknowns_search_answers_as_the_sdks_does(value: Any) -> None:
+    from pulumi.runtime import rpc
+
+    assert runner.contains_unknowns(value) is rpc.contains_unknowns(value)
+
+
+def test_the_unknowns_search_stops_at_a_container_it_has_seen_and_is_swapped_in_only_for_a_run() -> None:
+    from pulumi.runtime import rpc
+
+    looped: list[Any] = [1]
+    looped.append(looped)
+    shared = {"a": [2]}
+    for value in (looped, [shared, shared, {"b": UNKNOWN_VALUE}], {"x": (UNKNOWN_VALUE,)}):
+        assert runner.contains_unknowns(value) is rpc.contains_unknowns(value)
+    upstream = rpc.contains_unknowns
+    with runner.unknowns_found_without_cycles():
+        assert rpc.contains_unknowns is runner.contains_unknowns
+    assert rpc.contains_unknowns is upstream is not runner.contains_unknowns
 
 
 # --- the floor the benchmark measures against ------------------------------------------

@@ -324,7 +324,7 @@ def run_function(
     dict becomes stack outputs."""
     result: list[PlanRun] = []
     context = contextvars.Context()
-    with collector_paused(), no_source_positions(), monitor_calls_inline():
+    with collector_paused(), no_source_positions(), unknowns_found_without_cycles(), monitor_calls_inline():
         context.run(_run, stack, region, stack_references or {}, main, result.append)
     return result[0]
 
@@ -375,6 +375,42 @@ def no_source_positions() -> Iterator[None]:
 
 def _empty_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace()
+
+
+@contextlib.contextmanager
+def unknowns_found_without_cycles() -> Iterator[None]:
+    """The SDK asks whether a value holds an unknown each time it resolves or sends an
+    Output (pulumi/runtime/rpc.py, `contains_unknowns`, pulumi 3.272.0), some fifty
+    times per resource, and each call defines a recursive inner function: a reference
+    cycle (function, cell, annotations) that only the cyclic collector frees. That was
+    three in five of the objects a customer's plan leaves for it. While a program runs
+    here the SDK gets the same search as module-level functions, which leave nothing
+    behind. tests/test_fleet_plan.py holds it to the SDK's answers."""
+    original = rpc.contains_unknowns
+    rpc.contains_unknowns = contains_unknowns
+    try:
+        yield
+    finally:
+        rpc.contains_unknowns = original
+
+
+def contains_unknowns(val: Any) -> bool:
+    """Whether `val` is, or holds in its dicts and lists, an unknown (each container
+    looked at once, as upstream does; the SDK's parameter name, for keyword callers)."""
+    return _holds_unknown(val, set())
+
+
+def _holds_unknown(value: Any, seen: set[int]) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if id(value) in seen:
+        return False
+    seen.add(id(value))
+    if isinstance(value, dict):
+        return any(_holds_unknown(value[k], seen) for k in value)
+    if isinstance(value, list):
+        return any(_holds_unknown(v, seen) for v in value)
+    return False
 
 
 @contextlib.contextmanager
