@@ -3,7 +3,6 @@ releases.yaml and graph.dot."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any, Optional
 
 import yaml
 
+from offline.report.json_text import dumps_indented
 from offline.run.runner import SECRET, PlanRun, Resource
 
 HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Release")
@@ -180,7 +180,7 @@ def write_outputs(run: PlanRun, out_dir: Path) -> dict[str, Path]:
         "releases": out_dir / "releases.yaml",
         "graph": out_dir / "graph.dot",
     }
-    paths["plan"].write_text(json.dumps(plan_json(run), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    paths["plan"].write_text(dumps_indented(plan_json(run)) + "\n", encoding="utf-8")
     paths["manifests"].write_text(render_yaml(kubernetes_objects(run)), encoding="utf-8")
     releases = helm_releases(run)
     # A customer stack installs no Helm release (the platform does): say so rather than
@@ -194,8 +194,17 @@ def write_outputs(run: PlanRun, out_dir: Path) -> dict[str, Path]:
 
 
 # libyaml's emitter writes the same YAML as PyYAML's pure-Python one, several times faster.
-_YAML_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_YAML_BASE: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _YamlDumper(_YAML_BASE):  # type: ignore[misc]
+    """Every value written in full, never as an anchor and alias (`&id001`, `*id001`):
+    what kubectl reads plainly, and no bookkeeping of every object written. The
+    documents share no subtrees anyway (sort_keys copies them)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def render_yaml(documents: Iterable[dict[str, Any]]) -> str:
-    return yaml.dump_all(list(documents), Dumper=_YAML_DUMPER, sort_keys=False, explicit_start=True, width=120)
+    return yaml.dump_all(list(documents), Dumper=_YamlDumper, sort_keys=False, explicit_start=True, width=120)

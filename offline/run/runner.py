@@ -401,15 +401,24 @@ def contains_unknowns(val: Any) -> bool:
 
 
 def _holds_unknown(value: Any, seen: set[int]) -> bool:
+    # Upstream marks every value seen; only a container's mark can change an answer
+    # (a scalar holds no unknown), so only containers are marked here.
     if isinstance(value, Unknown):
         return True
-    if id(value) in seen:
-        return False
-    seen.add(id(value))
     if isinstance(value, dict):
-        return any(_holds_unknown(value[k], seen) for k in value)
-    if isinstance(value, list):
-        return any(_holds_unknown(v, seen) for v in value)
+        if id(value) in seen:
+            return False
+        seen.add(id(value))
+        for key in value:
+            if _holds_unknown(value[key], seen):
+                return True
+    elif isinstance(value, list):
+        if id(value) in seen:
+            return False
+        seen.add(id(value))
+        for item in value:
+            if _holds_unknown(item, seen):
+                return True
     return False
 
 
