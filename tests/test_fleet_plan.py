@@ -266,6 +266,38 @@ def test_properties_decode_the_same_without_unknowns_exactly_when_the_monitor_sa
         assert rpc.deserialize_properties(struct) != kept
 
 
+def test_monitor_calls_complete_through_the_ready_queue_in_order_and_the_loop_gets_its_method_back() -> None:
+    import asyncio
+    import concurrent.futures
+
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    loop = _ensure_event_loop()
+    seen: list[str] = []
+
+    def fail() -> None:
+        raise LookupError("no such resource")
+
+    async def calls() -> None:
+        first = loop.run_in_executor(None, seen.append, "first ran")
+        second = loop.run_in_executor(None, fail)
+        # Both ran at once, on this thread; neither result is delivered before the loop turns.
+        assert seen == ["first ran"] and not first.done() and not second.done()
+        cancelled = loop.run_in_executor(None, seen.append, "ran, result dropped")
+        cancelled.cancel()
+        assert await first is None
+        with pytest.raises(LookupError, match="no such resource"):
+            await second
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            assert await loop.run_in_executor(pool, threading.get_ident) != threading.get_ident()
+
+    with runner.monitor_calls_inline():
+        loop.run_until_complete(calls())
+    assert seen == ["first ran", "ran, result dropped"]
+    assert "run_in_executor" not in vars(loop)
+    assert loop.run_in_executor.__func__ is asyncio.BaseEventLoop.run_in_executor
+
+
 _WITH_UNKNOWNS = st.recursive(
     st.none() | st.integers() | st.text(max_size=4) | st.builds(lambda: UNKNOWN_VALUE),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
