@@ -90,6 +90,8 @@ class PolicyInfo:
     scope: str  # the resource types it reads, or "stack"
     summary: str
     anchors: str
+    # A resource policy's types: its validate returns at once for any other.
+    types: Optional[frozenset[str]] = None
 
 
 @dataclass
@@ -128,7 +130,7 @@ class Registry:
             validate=validate,
             enforcement_level=EnforcementLevel.MANDATORY,
         )
-        return self._add(policy, PolicyInfo(name, ", ".join(sorted(wanted)), summary, anchors))
+        return self._add(policy, PolicyInfo(name, ", ".join(sorted(wanted)), summary, anchors, wanted))
 
     def stack(
         self,

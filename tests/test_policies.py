@@ -447,3 +447,22 @@ def test_discovery_tag_on_a_public_subnet_is_refused(plans: dict[str, PlanRun]) 
 
     (violation,) = evaluate_policies(_edited(plans["platform"], tag_public), only)
     assert "public subnet prod-network-public-0 carries karpenter.sh/discovery" in violation.message
+
+
+def test_a_resource_policy_reports_nothing_for_a_type_it_does_not_read_so_the_plan_may_skip_the_call() -> None:
+    from offline.check.policy_check import resource_args
+
+    planner = plan.Planner()
+    runs = [planner.plan(stack).run for stack in ("platform", "acme")]
+    resources = [pair for run in runs if run is not None for pair in resource_args(run)]
+    assert {r.type for r, _ in resources} > {"aws:eks/cluster:Cluster", "kubernetes:apps/v1:Deployment"}
+    typed = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
+    assert typed and all(POLICY_INFO[p.name].types for p in typed)
+    for policy in typed:
+        types = POLICY_INFO[policy.name].types
+        assert types is not None
+        reported: list[str] = []
+        for resource, args in resources:
+            if resource.type not in types:
+                assert policy.validate(args, lambda message, urn=None: reported.append(message)) is None
+        assert reported == [], policy.name

@@ -30,11 +30,17 @@ from pulumi_policy import (
 
 from offline.check.kubernetes import Violation
 from offline.run.runner import STACK_REFERENCE_TYPE, PlanRun, Resource
-from policies import POLICIES
+from policies import POLICIES, POLICY_INFO
 
 __all__ = ["evaluate_policies", "resource_args", "stack_args"]
 
 ENFORCED = (EnforcementLevel.MANDATORY, EnforcementLevel.REMEDIATE)
+# The resource types each of the pack's own resource policies reads, by policy object:
+# the engine calls every policy for every resource, and each returns at once for a
+# type it does not read, so those calls are skipped here (four in five of them).
+_PACK_TYPES: dict[int, frozenset[str]] = {
+    id(policy): types for policy in POLICIES if (types := POLICY_INFO[policy.name].types) is not None
+}
 
 
 def _label(resource: Resource) -> str:
@@ -113,14 +119,18 @@ def evaluate_policies(run: PlanRun, policies: Sequence[Policy] = POLICIES) -> li
     labels = {r.urn: _label(r) for r in run.resources}
     stack_label = f"stack {run.stack.stack}"
 
+    resource_policies = [p for p in enforced if isinstance(p, ResourceValidationPolicy)]
     for resource, args in resource_args(run):
-        for policy in enforced:
-            if isinstance(policy, ResourceValidationPolicy):
-                def report(message: str, urn: Optional[str] = None, *, _p: Policy = policy,
-                           _r: Resource = resource) -> None:
-                    violations.append(Violation(labels.get(urn or "", _label(_r)), _p.name, message))
+        for resource_policy in resource_policies:
+            types = _PACK_TYPES.get(id(resource_policy))
+            if types is not None and resource.type not in types:
+                continue  # the pack's policy returns at once for this type (policies/_util.py)
 
-                _settle(policy.validate(args, report))
+            def report(message: str, urn: Optional[str] = None, *, _p: Policy = resource_policy,
+                       _r: Resource = resource) -> None:
+                violations.append(Violation(labels.get(urn or "", _label(_r)), _p.name, message))
+
+            _settle(resource_policy.validate(args, report))
 
     whole = stack_args(run)
     for policy in enforced:
