@@ -464,5 +464,5 @@ def test_a_resource_policy_reports_nothing_for_a_type_it_does_not_read_so_the_pl
         reported: list[str] = []
         for resource, args in resources:
             if resource.type not in types:
-                assert policy.validate(args, lambda message, urn=None: reported.append(message)) is None
+                assert policy.validate(args, lambda message, urn=None, seen=reported: seen.append(message)) is None
         assert reported == [], policy.name
