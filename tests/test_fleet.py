@@ -724,6 +724,22 @@ def test_the_bench_judges_each_target(one: float, fleet25: float, at50: float, a
     json.dumps(data)
 
 
+def test_the_cold_fleet_ratio_is_reported_with_its_cause_and_not_judged() -> None:
+    rows = [{**_fleet_row(n, s, 300.0), "caches": caches} for n, s, caches in (
+        (25, 3.8, "warm"), (25, 9.0, "cold"), (50, 6.0, "warm"), (50, 15.0, "cold"),
+        (200, 19.0, "warm"), (200, 50.0, "cold"))]
+    data = bench.summarize("acme", _timing(1.8), _timing(1.35), _timing(1.7), rows, first=_timing(2.5))
+    assert data["ratios"]["fleet25ToOneStack_cold"] == 3.6
+    assert [t["what"] for t in data["targets"]] == [
+        "one stack (warm) / floor", "25 stacks / one stack (warm)", "per-stack cost at 200 / at 50 (warm)",
+        "peak memory at 200 / at 50 (warm)", "per-stack cost at 200 / at 50 (cold)",
+        "peak memory at 200 / at 50 (cold)"]
+    assert all(t["met"] for t in data["targets"])
+    text = bench.report_markdown(data)
+    assert "25 stacks take 3.60 x one stack's first plan" in text
+    assert f"{15.0 / 51 - 6.0 / 51:.3f} s a stack more at 50 stacks" in text
+
+
 def test_a_fleet_is_timed_unsampled_and_its_memory_sampled_in_a_run_of_its_own(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str, Any]] = []
