@@ -15,6 +15,8 @@ from typing import Any
 import promql_parser
 import yaml
 
+from .yaml_text import safe_dump, safe_load
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "observability"
 RULES_FILE = DATA_DIR / "alert-rules.yaml"
 METRICS_FILE = DATA_DIR / "exporter-metrics.yaml"
@@ -46,7 +48,7 @@ def exporter_metrics(path: Path = METRICS_FILE) -> ExporterMetrics:
 
 
 def load_rules(path: Path = RULES_FILE) -> dict[str, Any]:
-    rules: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules: dict[str, Any] = safe_load(path.read_text(encoding="utf-8"))
     return rules
 
 
@@ -108,4 +110,4 @@ def rule_group_data(runbook_base_url: str, document: dict[str, Any] | None = Non
         url = annotations.get("runbook_url")
         if isinstance(url, str) and url.startswith(RUNBOOK_PATH):
             annotations["runbook_url"] = base + url
-    return yaml.safe_dump(rendered, sort_keys=False, width=1000)
+    return safe_dump(rendered, sort_keys=False, width=1000)

@@ -12,13 +12,14 @@ so the tests pin the exact structure.
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .labels import MANAGED_BY, PART_OF
+from .yaml_text import safe_load_all
 
 
 @dataclass(frozen=True)
@@ -305,9 +306,15 @@ AWS_LOAD_BALANCER_CONTROLLER_CRDS = (
 
 
 def aws_load_balancer_controller_crds() -> list[dict[str, Any]]:
-    """The chart's CustomResourceDefinitions, in file order."""
-    docs = yaml.safe_load_all(AWS_LOAD_BALANCER_CONTROLLER_CRDS.read_text(encoding="utf-8"))
-    return [doc for doc in docs if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"]
+    """The chart's CustomResourceDefinitions, in file order (a copy the caller may change)."""
+    return copy.deepcopy(list(_aws_load_balancer_controller_crds()))
+
+
+@functools.cache
+def _aws_load_balancer_controller_crds() -> tuple[dict[str, Any], ...]:
+    # Parsed once per process: the program installs them and a plan check compares them.
+    docs = safe_load_all(AWS_LOAD_BALANCER_CONTROLLER_CRDS.read_text(encoding="utf-8"))
+    return tuple(doc for doc in docs if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition")
 
 
 def aws_load_balancer_controller_values(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import yaml
 
 from builders.alert_rules import check_rules
+from builders.yaml_text import safe_load
 from offline.check.aws_constraints import check_aws_constraints
 from offline.check.behaviour import BEHAVIOUR_RULES
 from offline.check.cel import CelReport
@@ -147,10 +148,14 @@ def alert_rules(run: PlanRun) -> Iterator[Violation]:
             continue
         data = resource.inputs.get("data")
         try:
-            document = yaml.safe_load(data) if isinstance(data, str) else None
-        except yaml.YAMLError as exc:
-            yield Violation(_label(resource), "data", f"is not YAML: {exc}")
-            continue
+            document = safe_load(data) if isinstance(data, str) else None
+        except yaml.YAMLError:
+            try:  # PyYAML's own parser decides, and words the error more precisely
+                document = yaml.safe_load(str(data))
+            except yaml.YAMLError as exc:
+                yield Violation(_label(resource), "data", f"is not YAML: {exc}")
+                continue
+
         if not isinstance(document, dict):
             yield Violation(_label(resource), "data", "is not a Prometheus rules file")
             continue
