@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from offline.check.aws_constraints import CFN_LINT_VERSION, check_aws_constraints
 from offline.check.cfn_mapping import MAPPINGS, CfnMapping, NoEquivalent
@@ -179,3 +181,16 @@ def test_elasticache_offered_pairs_and_node_type() -> None:
     (violation,) = check_aws_constraints(_run(_redis("valkey", "8.0", "cache.t4g.smal")))
     assert (violation.path, violation.message.split(" (closest")[0]) == (
         "nodeType", "'cache.t4g.smal' is not one of the 94 allowed values in 'us-east-1'")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.frozensets(st.text(alphabet="ab-0", min_size=8, max_size=12), max_size=6),
+       st.lists(st.text(alphabet="ab-0:", max_size=30), min_size=1, max_size=6))
+def test_a_value_holds_a_fabricated_one_exactly_when_a_substring_search_says_so(fabricated: frozenset[str],
+                                                                                values: list[str]) -> None:
+    from offline.check.aws_constraints import Unknowns
+
+    unknowns = Unknowns(fabricated)
+    embedded = [v + f + v for v in values for f in sorted(fabricated)[:1]]
+    for value in [*values, *embedded, *fabricated]:
+        assert unknowns._holds_fabricated(value) is any(f in value for f in fabricated), value

@@ -103,6 +103,22 @@ class Unknowns:
         self.fabricated = fabricated
         self._next = itertools.count(1)
         self.names: list[str] = []
+        # Fabricated values by their first _FABRICATED_MIN characters (none is shorter):
+        # whether a string holds one is a lookup per position, not a search per value.
+        self._by_prefix: dict[str, list[str]] = {}
+        for text in fabricated:
+            self._by_prefix.setdefault(text[:_FABRICATED_MIN], []).append(text)
+        self._short = any(len(text) < _FABRICATED_MIN for text in fabricated)
+
+    def _holds_fabricated(self, value: str) -> bool:
+        if self._short:
+            return any(f in value for f in self.fabricated)
+        by_prefix = self._by_prefix
+        for start in range(len(value) - _FABRICATED_MIN + 1):
+            candidates = by_prefix.get(value[start:start + _FABRICATED_MIN])
+            if candidates and any(value.startswith(f, start) for f in candidates):
+                return True
+        return False
 
     def new(self) -> dict[str, str]:
         name = f"{UNKNOWN_PARAMETER}{next(self._next)}"
@@ -111,8 +127,7 @@ class Unknowns:
 
     def replace(self, value: Any) -> Any:
         if isinstance(value, str):
-            if (value in (REDACTED, PULUMI_UNKNOWN) or value in self.fabricated
-                    or any(f in value for f in self.fabricated)):
+            if value in (REDACTED, PULUMI_UNKNOWN) or value in self.fabricated or self._holds_fabricated(value):
                 return self.new()
             return value
         if isinstance(value, dict):
