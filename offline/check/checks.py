@@ -149,12 +149,9 @@ def alert_rules(run: PlanRun) -> Iterator[Violation]:
         data = resource.inputs.get("data")
         try:
             document = safe_load(data) if isinstance(data, str) else None
-        except yaml.YAMLError:
-            try:  # PyYAML's own parser decides, and words the error more precisely
-                document = yaml.safe_load(str(data))
-            except yaml.YAMLError as exc:
-                yield Violation(_label(resource), "data", f"is not YAML: {exc}")
-                continue
+        except yaml.YAMLError as exc:
+            yield Violation(_label(resource), "data", f"is not YAML: {exc}")
+            continue
 
         if not isinstance(document, dict):
             yield Violation(_label(resource), "data", "is not a Prometheus rules file")

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import yaml
 
+from builders.yaml_text import SAFE_DUMPER
 from offline.report.json_text import dumps_indented
 from offline.run.runner import SECRET, PlanRun, Resource
 
@@ -193,11 +194,7 @@ def write_outputs(run: PlanRun, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-# libyaml's emitter writes the same YAML as PyYAML's pure-Python one, several times faster.
-_YAML_BASE: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _YamlDumper(_YAML_BASE):  # type: ignore[misc]
+class _YamlDumper(SAFE_DUMPER):  # type: ignore[misc]
     """Every value written in full, never as an anchor and alias (`&id001`, `*id001`):
     what kubectl reads plainly, and no bookkeeping of every object written. The
     documents share no subtrees anyway (sort_keys copies them)."""

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import yaml
-
+from builders.yaml_text import safe_load
 from offline.run.runner import PlanRun, Resource
 
 CREATION_TIMES = Path(__file__).resolve().parent / "creation_times.yaml"
@@ -45,7 +44,7 @@ class CreationTimes:
 @functools.lru_cache(maxsize=4)
 def load_creation_times(path: Path = CREATION_TIMES) -> CreationTimes:
     # Read once per process: a fleet plan estimates every stack from the same table.
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = safe_load(path.read_text(encoding="utf-8"))
     types = {str(k): float(v["seconds"]) for k, v in (data.get("types") or {}).items()}
     return CreationTimes(float(data["default"]["seconds"]), types)
 

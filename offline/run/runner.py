@@ -245,7 +245,6 @@ class RecordingMonitor(mocks.MockMonitor):
             )
         )
 
-
     def ReadResource(self, request: Any) -> Any:
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]
         raw = rpc.deserialize_properties(request.properties, keep_unknowns=True)
@@ -418,21 +417,11 @@ def _holds_unknown(value: Any, seen: set[int]) -> bool:
     # (a scalar holds no unknown), so only containers are marked here.
     if isinstance(value, Unknown):
         return True
-    if isinstance(value, dict):
-        if id(value) in seen:
-            return False
-        seen.add(id(value))
-        for key in value:
-            if _holds_unknown(value[key], seen):
-                return True
-    elif isinstance(value, list):
-        if id(value) in seen:
-            return False
-        seen.add(id(value))
-        for item in value:
-            if _holds_unknown(item, seen):
-                return True
-    return False
+    if not isinstance(value, (dict, list)) or id(value) in seen:
+        return False
+    seen.add(id(value))
+    items = (value[key] for key in value) if isinstance(value, dict) else value
+    return any(_holds_unknown(item, seen) for item in items)
 
 
 @contextlib.contextmanager

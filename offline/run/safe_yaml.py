@@ -17,6 +17,8 @@ from typing import Any, Optional
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from builders.yaml_text import SAFE_LOADER
+
 # Nodes a document may expand to once aliases are followed. The largest stack file here
 # has a few hundred; a Helm values file a few thousand.
 MAX_EXPANDED_NODES = 100_000
@@ -101,14 +103,11 @@ def _duplicates(node: MappingNode, path: str, shown: str) -> None:
         seen[ident] = line
 
 
-# libyaml's parser and composer build the same nodes, marks included, several times
-# faster than PyYAML's pure-Python ones; the constructor is PyYAML's safe one either way.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def loads(text: str, shown: str) -> Any:
+    # libyaml's parser and composer build the same nodes, marks included, several times
+    # faster than PyYAML's pure-Python ones; the constructor is PyYAML's safe one either way.
     try:
-        return _load(_LOADER, text, shown)
+        return _load(SAFE_LOADER, text, shown)
     except yaml.YAMLError:
         # PyYAML's own parser words a syntax error more precisely (it names the
         # offending character): parse again with it to say what is wrong.

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from builders.yaml_text import safe_load
 from offline.run import safe_yaml
 from stackconfig import Problem, is_secret_path, plaintext_secret_problem
 
@@ -56,11 +55,8 @@ def project_file(root: Path = ROOT) -> dict[str, Any]:
 @functools.lru_cache(maxsize=16)
 def _project_file(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     # Read once per version of the file: every stack read needs it (stackConfigDir).
-    project: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    project: dict[str, Any] = safe_load(path.read_text(encoding="utf-8"))
     return project
-
-
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _config_dir(root: Path) -> Path:

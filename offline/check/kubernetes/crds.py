@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import jsonschema
-import yaml
 
+from builders.yaml_text import safe_load
 from offline.run.stackfile import CACHE_ROOT
 
 from .objects import _get
@@ -43,11 +43,6 @@ class Crd:
         return [f"{self.group}/{v.name}" for v in self.versions.values() if v.served]
 
 
-# The ESO store CRDs are ~700 KB each: libyaml parses them in ~0.1 s, pure Python takes
-# seconds.  PyYAML wheels ship libyaml; the fallback only keeps odd builds working.
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 # Even libyaml needs ~0.4 s to build the two ESO store CRDs into Python objects, the
 # largest single cost of a one-stack plan; JSON of the same document loads ~10x faster.
 # The cache is keyed by the file's content hash, so an updated CRD is never served stale.
@@ -61,7 +56,9 @@ def _load_crd_document(path: Path) -> Any:
         return json.loads(cached.read_bytes())
     except (OSError, ValueError):
         pass
-    doc = yaml.load(raw, Loader=_YAML_LOADER)
+    # The ESO store CRDs are ~700 KB each: libyaml parses them in ~0.1 s, pure Python
+    # takes seconds.
+    doc = safe_load(raw)
     try:
         CRD_CACHE_DIR.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.tmp")
